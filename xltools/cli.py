@@ -1,0 +1,227 @@
+"""The `xltools` command line: a thin typer layer over the Python API.
+
+Exit codes: 0 success (warnings allowed), 1 findings of severity error / merge refused,
+2 a file could not be read or the command was used wrongly. Findings and progress go to
+stderr, data to stdout. Heavy libraries are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import UsageError, XltoolsError
+from .spec import kinds
+
+HELP = """\
+绩效目标申报表 Excel 工具：生成模板 → 单位填报 → 审核 → 汇总。
+
+[b]典型流程[/b]
+
+  1. 生成模板发给各实施单位：
+     [cyan]xltools template project-target -o 申报表模板.xlsx --year 2026[/cyan]
+     [cyan]xltools template project-target --batch 单位清单.csv --year 2026 -o 模板/[/cyan]
+  2. 收回后审核（有错误的退回修改）：
+     [cyan]xltools validate 收回/[/cyan]
+  3. 汇总为单位汇总表：
+     [cyan]xltools merge 收回/ -o 汇总表/[/cyan]
+
+退出码：0 通过（可有警告）；1 有错误或拒绝汇总；2 文件无法读取或用法错误。
+"""
+
+app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+Kind = Enum("Kind", {k.replace("-", "_"): k for k in kinds()}, type=str)  # type: ignore[misc]
+
+
+class ReadFormat(str, Enum):
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _progress(total_hint: str):
+    """A rich progress bar over an iterator, on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    def wrap(items):
+        from rich.progress import track
+
+        yield from track(items, description=total_hint, console=_console(), transient=True)
+
+    return wrap
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command(epilog="示例：xltools template project-target -o 申报表模板.xlsx --year 2026 --rows 50")
+def template(
+    kind: Annotated[Kind, typer.Argument(help="表单类型：project-target = 项目支出绩效目标申报表")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="输出 .xlsx 文件；与 --batch 一起用时为输出文件夹")],
+    year: Annotated[int | None, typer.Option(help="预填年度，如 2026", min=2000, max=2100)] = None,
+    dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
+    unit: Annotated[str | None, typer.Option(help="预填实施单位")] = None,
+    name: Annotated[str | None, typer.Option(help="预填项目名称")] = None,
+    rows: Annotated[int, typer.Option(help="绩效指标可填行数（至少 40）", min=1, max=1000)] = 40,
+    batch: Annotated[Path | None, typer.Option(
+        help="单位清单 CSV（列：实施单位,主管部门[,项目名称]），每行生成一份预填模板到 -o 文件夹")] = None,
+) -> None:
+    """生成锁定的 Excel 填报模板（只有黄色单元格可填，带下拉列表和填写提示）。"""
+    from .spec import load_spec
+    from .template import batch_filename, read_units_csv, template_workbook
+
+    if batch is None:
+        if out.suffix.lower() != ".xlsx":
+            raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
+        res = template_workbook(kind.value, out, year=year, dept=dept, unit=unit, name=name, rows=rows)
+        _err(f"已生成模板 {res.path}（绩效指标 {res.rows} 行）")
+        return
+    if out.suffix.lower() == ".xlsx" or (out.exists() and not out.is_dir()):
+        raise UsageError(f"使用 --batch 时 -o 应为文件夹：{out}")
+    units = read_units_csv(batch)
+    spec = load_spec(kind.value)
+    seen: set[str] = set()
+    items = list(enumerate(units))
+    progress = _progress("生成模板")
+    for _, row in (progress(items) if progress else items):
+        fname = batch_filename(row, year, spec.name)
+        stem, n = fname[:-5], 2
+        while fname in seen:
+            fname, n = f"{stem}_{n}.xlsx", n + 1
+        seen.add(fname)
+        template_workbook(kind.value, out / fname, year=year, dept=row.get("主管部门") or dept,
+                          unit=row["实施单位"], name=row.get("项目名称") or name, rows=rows)
+    _err(f"已生成 {len(units)} 份模板到 {out}/")
+
+
+@app.command(epilog="示例：xltools read 收回/党群综合服务.xlsx > 数据.json")
+def read(
+    files: Annotated[list[Path], typer.Argument(help="填好的申报表或汇总表（.xlsx），可给文件夹")],
+    format: Annotated[ReadFormat, typer.Option("--format", "-f", help="输出格式")] = ReadFormat.json,
+) -> None:
+    """读取填好的表单，输出 JSON 列表（每个表单一项，键为表上印的标签）。"""
+    from .errors import UnreadableFile
+    from .read import read_paths
+
+    forms, failed = [], 0
+    for res in read_paths(files):
+        if isinstance(res, UnreadableFile):
+            failed += 1
+            _err(f"{res.path}: {res.message}")
+        else:
+            forms.extend(res.forms)
+    typer.echo(json.dumps([f.data for f in forms], ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command(epilog="示例：xltools validate 收回/ --format json > 审核结果.json")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text：按文件分组的清单；json：结果列表")]
+    = ReportFormat.text,
+) -> None:
+    """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。"""
+    from .validate import validate_paths
+
+    report = validate_paths(paths, progress=_progress("审核"))
+    if format is ReportFormat.json:
+        typer.echo(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_report(report))
+    raise typer.Exit(report.exit_code)
+
+
+def format_report(report) -> str:
+    by_file: dict[str, list] = {f: [] for f in report.files}
+    for f in report.findings:
+        by_file.setdefault(f.file, []).append(f)
+    lines = []
+    for file, items in by_file.items():
+        if not items:
+            lines.append(f"✓ {file}：通过")
+            continue
+        ne = sum(1 for f in items if f.is_error)
+        lines.append(f"✗ {file}：错误 {ne} 条，警告 {len(items) - ne} 条" if ne else
+                     f"! {file}：警告 {len(items)} 条")
+        for f in items:
+            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
+            tag = "错误" if f.is_error else "警告"
+            lines.append(f"  [{tag}] {where}  {f.message}  ({f.rule})")
+    bad = len(report.files_with_errors())
+    lines.append(f"共 {len(report.files)} 个文件、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
+                 f"警告 {len(report.warnings)} 条；{bad} 个文件需要退回修改。")
+    return "\n".join(lines)
+
+
+@app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每个实施单位一个汇总表）")
+def merge(
+    paths: Annotated[list[Path], typer.Argument(help="审核通过的 .xlsx 文件或文件夹")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="以 .xlsx 结尾为一个文件，否则为文件夹（每个单位一个汇总表）")],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
+) -> None:
+    """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。"""
+    from .merge import merge_workbooks
+
+    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, progress=_progress("读取"))
+    report = result.report
+    if result.refused and (report.errors or report.unreadable) and not skip_invalid:
+        _err(format_report(report))
+    for what, why in result.skipped:
+        _err(f"已跳过 {what}：{why}")
+    if result.refused:
+        _err(result.refused)
+        raise typer.Exit(max(result.exit_code, 1))
+    for path in result.outputs:
+        typer.echo(str(path))
+    _err(f"已汇总 {len(result.merged)} 个项目，生成 {len(result.outputs)} 个汇总表。")
+    raise typer.Exit(result.exit_code)
+
+
+def main() -> None:
+    """Console entry point: no traceback ever reaches the user."""
+    try:
+        code = app(standalone_mode=False)
+    except XltoolsError as exc:
+        _err(f"错误：{exc}")
+        sys.exit(2)
+    except (KeyboardInterrupt, EOFError):
+        _err("已中断。")
+        sys.exit(130)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage errors
+            exc.show()
+            sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            sys.exit(130)
+        if os.environ.get("XLTOOLS_DEBUG"):
+            raise
+        _err(f"内部错误：{type(exc).__name__}: {exc}。请把命令和文件发给维护者（设置 XLTOOLS_DEBUG=1 可显示详细信息）。")
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Exceptions. Only what stops a whole file (or the command) is raised; everything a
+reviewer would flag in a readable form is a :class:`xltools.rules.Finding` instead."""
+
+from __future__ import annotations
+
+
+class XltoolsError(Exception):
+    """Base class; ``str(exc)`` is a Chinese message for the user."""
+
+
+class SpecError(XltoolsError):
+    """A form spec in schemas/ is malformed (a bug in the repository, not in user input)."""
+
+
+class UsageError(XltoolsError):
+    """The command was called wrongly (exit code 2)."""
+
+
+class UnreadableFile(XltoolsError):
+    """A file cannot be read as a form at all (exit code 2).
+
+    ``rule`` is a code of the catalogue in :mod:`xltools.rules` so that the failure is reported
+    like any other finding.
+    """
+
+    def __init__(self, path: str, rule: str, message: str):
+        super().__init__(message)
+        self.path = str(path)
+        self.rule = rule
+        self.message = message

@@ -1,0 +1,230 @@
+"""Merger: validated forms → one 汇总表 workbook per (实施单位, 年度).
+
+A 汇总表 has an overview (one row per project, a 合计 row), one sheet per project in the
+printed form layout (written by the same :class:`~xltools.template.SheetWriter` as the
+templates, so `xltools read` reads it back form by form) and a flat 指标明细. Every string is
+written as a string: text typed as ``=HYPERLINK(...)`` stays text. Files are written
+atomically; inputs are never opened for writing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .fsutil import atomic_path, safe_filename
+from .read import Form
+from .spec import FormSpec, col_letter, get_path
+from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
+from .validate import Report, validate_paths
+
+SUMMARY_SHEET = "汇总"
+DETAIL_SHEET = "指标明细"
+DETAIL_PARTS = ("运算符", "数值", "单位", "定性")
+
+
+@dataclass
+class MergeResult:
+    report: Report
+    outputs: list[Path] = field(default_factory=list)
+    merged: list[Form] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (file or file!sheet, why)
+    refused: str | None = None                                     # why nothing was written
+
+    @property
+    def exit_code(self) -> int:
+        if self.report.unreadable:
+            return 2
+        if self.refused:
+            return 1
+        return 0
+
+
+def _sheet_name(i: int, name: str | None, taken: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\：？／＊［］＼]", "_", f"{i:02d} {name or '未命名项目'}").strip("'")
+    out = base[:31]
+    n = 2
+    while out in taken:
+        suffix = f"~{n}"
+        out = base[: 31 - len(suffix)] + suffix
+        n += 1
+    taken.add(out)
+    return out
+
+
+def group_key(form: Form) -> tuple:
+    return tuple(form.data.get(k) for k in form.spec.group_by)
+
+
+def output_name(spec: FormSpec, key: tuple) -> str:
+    unit, year = (key + (None, None))[:2]
+    return safe_filename(f"{unit or '未填实施单位'}_{year or '未填年度'}_汇总表") + ".xlsx"
+
+
+def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:
+    """Read, validate and decide what goes where; writes nothing."""
+    report = validate_paths(paths, progress=progress)
+    result = MergeResult(report)
+    bad_forms = {(f.file, f.sheet) for f in report.errors if f.sheet is not None}
+    bad_files = {f.file for f in report.errors if f.sheet is None}
+    for exc in report.unreadable:
+        result.skipped.append((exc.path, exc.message))
+    keep = []
+    for form in report.forms:
+        if (form.file, form.sheet) in bad_forms or form.file in bad_files:
+            result.skipped.append((f"{form.file}!{form.sheet}", "有错误"))
+        else:
+            keep.append(form)
+    if (report.errors or report.unreadable) and not skip_invalid:
+        result.refused = "输入文件有错误，未生成汇总表。请退回修改，或使用 --skip-invalid 只汇总无错误的表单。"
+        result.skipped = []
+        return result
+    if not keep:
+        result.refused = "没有可汇总的表单。"
+        return result
+    result.merged = keep
+    groups = {group_key(f) for f in keep}
+    if str(out).lower().endswith(".xlsx") and len(groups) > 1:
+        names = "、".join(sorted(f"{k[0]}（{k[1]}）" for k in groups))
+        result.refused = (f"输入包含 {len(groups)} 个实施单位/年度（{names}），不能汇总到一个文件；"
+                          "请把 -o 改为一个文件夹，每个单位生成一个汇总表。")
+    return result
+
+
+def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:
+    """Validate ``paths`` and write the 汇总表 (a file, or one per unit into a folder)."""
+    out = Path(out)
+    if out.exists() and out.is_dir() and str(out).lower().endswith(".xlsx"):
+        raise UsageError(f"{out} 是一个文件夹，不能作为汇总表文件。")
+    result = plan(paths, out, skip_invalid=skip_invalid, progress=progress)
+    if result.refused:
+        return result
+    groups: dict[tuple, list[Form]] = defaultdict(list)
+    for form in result.merged:
+        groups[group_key(form)].append(form)
+    if str(out).lower().endswith(".xlsx"):
+        targets = {key: out for key in groups}
+    else:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"{out} 已存在且不是文件夹；汇总到文件时请以 .xlsx 结尾。")
+        targets = {key: out / output_name(forms[0].spec, key) for key, forms in groups.items()}
+    for key, forms in groups.items():
+        write_summary(targets[key], forms)
+        result.outputs.append(targets[key])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing one 汇总表
+
+
+def write_summary(target: Path, forms: list[Form]) -> None:
+    spec = forms[0].spec
+    with atomic_path(target) as tmp:
+        wb = new_workbook(str(tmp))
+        styles = Styles(wb, editable=False)
+        fmt = _formats(wb)
+        overview = wb.add_worksheet(SUMMARY_SHEET)
+        taken = {SUMMARY_SHEET, DETAIL_SHEET}
+        names = [_sheet_name(i, f.data.get("项目名称"), taken) for i, f in enumerate(forms, start=1)]
+        _write_overview(overview, spec, forms, names, fmt)
+        writer = SheetWriter(wb, spec, editable=False, styles=styles)
+        for form, name in zip(forms, names):
+            writer.write(wb.add_worksheet(name), form.data)
+        _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
+        first = forms[0].data
+        write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "summary",
+                        "实施单位": first.get("实施单位") or "", "年度": first.get("年度") or "",
+                        "forms": names})
+        overview.activate()
+        wb.close()
+
+
+def _formats(wb) -> dict:
+    base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
+    return {
+        "title": wb.add_format({"font_name": "黑体", "font_size": 14, "bold": True, "align": "center",
+                                "valign": "vcenter"}),
+        "header": wb.add_format(dict(base, bold=True, align="center", bg_color="#DDEBF7")),
+        "text": wb.add_format(dict(base, num_format="@")),
+        "money": wb.add_format(dict(base, num_format="#,##0.00")),
+        "number": wb.add_format(dict(base, num_format="General")),
+        "date": wb.add_format(dict(base, num_format="yyyy-mm-dd", align="center")),
+        "total_label": wb.add_format(dict(base, bold=True, align="center", bg_color="#F2F2F2")),
+        "total": wb.add_format(dict(base, bold=True, num_format="#,##0.00", bg_color="#F2F2F2")),
+    }
+
+
+def _label(spec: FormSpec, key: str) -> str:
+    return spec.field(key).label.rstrip(":：").replace("其中: ", "").strip()
+
+
+def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
+    cols = list(spec.summary_columns)
+    first = forms[0].data
+    title = spec.summary_title.format(**{k: first.get(k) or "" for k in spec.group_by})
+    headers = ["序号"] + [_label(spec, k) for k in cols] + ["指标数", "工作表"]
+    ws.merge_range(0, 0, 0, len(headers) - 1, "", fmt["title"])
+    ws.write_string(0, 0, title, fmt["title"])
+    ws.set_row(0, 28)
+    for c, h in enumerate(headers):
+        ws.write_string(1, c, h, fmt["header"])
+    types = [spec.field(k).type for k in cols]
+    for r, (form, name) in enumerate(zip(forms, names), start=2):
+        ws.write_number(r, 0, r - 1, fmt["number"])
+        for c, (key, typ) in enumerate(zip(cols, types), start=1):
+            kind = "money" if typ in ("money", "total") else typ
+            write_typed(ws, r, c, get_path(form.data, spec.field(key).path), kind,
+                        fmt.get(kind, fmt["text"]))
+        ws.write_number(r, len(cols) + 1, len(form.data.get("绩效指标") or []), fmt["number"])
+        ws.write_string(r, len(cols) + 2, name, fmt["text"])
+    last = len(forms) + 1
+    total_row = last + 1
+    ws.write_string(total_row, 0, "合计", fmt["total_label"])
+    for c, (key, typ) in enumerate(zip(cols, types), start=1):
+        if typ in ("money", "total"):
+            values = [get_path(f.data, spec.field(key).path) for f in forms]
+            total = round(sum(v for v in values if isinstance(v, (int, float))), 2)
+            ref = f"{col_letter(c)}3:{col_letter(c)}{last + 1}"
+            ws.write_formula(total_row, c, f"=SUM({ref})", fmt["total"], total)
+        else:
+            ws.write_blank(total_row, c, None, fmt["total"])
+    ws.write_number(total_row, len(cols) + 1, sum(len(f.data.get("绩效指标") or []) for f in forms), fmt["total"])
+    ws.write_blank(total_row, len(cols) + 2, None, fmt["total"])
+    widths = [6] + [22 if t in ("text", "choice") else 16 for t in types] + [8, 24]
+    widths[1] = 28
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    ws.freeze_panes(2, 2)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, 1)
+
+
+def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
+    table = spec.tables[0]
+    keys = [c.key for c in table.columns]
+    headers = ["序号", "项目名称"] + [c.label for c in table.columns] + list(DETAIL_PARTS) + ["工作表"]
+    for c, h in enumerate(headers):
+        ws.write_string(0, c, h, fmt["header"])
+    r = 1
+    for form, name in zip(forms, names):
+        for row in form.data.get(table.key) or []:
+            ws.write_number(r, 0, r, fmt["number"])
+            write_typed(ws, r, 1, form.data.get("项目名称"), "text", fmt["text"])
+            for c, k in enumerate(keys, start=2):
+                write_typed(ws, r, c, row.get(k), "text", fmt["text"])
+            base = 2 + len(keys)
+            for c, k in enumerate(DETAIL_PARTS, start=base):
+                write_typed(ws, r, c, row.get(k), "number" if k == "数值" else "text",
+                            fmt["number"] if k == "数值" else fmt["text"])
+            ws.write_string(r, base + len(DETAIL_PARTS), name, fmt["text"])
+            r += 1
+    for c, w in enumerate([6, 26, 12, 18, 30, 20, 8, 10, 12, 12, 22]):
+        ws.set_column(c, c, w)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)

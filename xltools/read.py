@@ -1,0 +1,461 @@
+"""Reader: a filled workbook (or a 汇总表) → form objects keyed by the printed labels.
+
+All normalisation happens here, once: numbers typed as text, full-width digits, thousands
+separators, stray and non-breaking spaces, dates typed as text or stored as serial numbers,
+indicator groups written only on their first row (merged cells). Totals are recomputed from
+their parts; cached formula results are kept only to compare (``Form.stored``).
+
+The file goes through :func:`xltools.safety.precheck` before python-calamine opens it.
+Which form a sheet holds comes from the very-hidden metadata sheet; without it (a re-save by
+another program, a hand-made copy) the reader finds the form by its printed title and labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UnreadableFile
+from .indicators import parse_target
+from .rules import Finding, Rule
+from .safety import precheck
+from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, kinds, load_spec, sum_parts
+
+Grid = list[list]
+
+
+@dataclass
+class Form:
+    """One form read from one sheet. ``data`` is what `xltools read` prints."""
+
+    kind: str
+    data: dict
+    file: str
+    sheet: str
+    cells: dict[tuple, str] = field(default_factory=dict)       # key path → A1 of its input cell
+    stored: dict[str, object] = field(default_factory=dict)     # total key → value found in the file
+    next_row: dict[str, str] = field(default_factory=dict)      # table key → A1 where a new row goes
+
+    @property
+    def spec(self) -> FormSpec:
+        return load_spec(self.kind)
+
+    def identity(self) -> tuple:
+        return tuple(self.data.get(k) for k in self.spec.identity)
+
+
+@dataclass
+class ReadResult:
+    file: str
+    forms: list[Form]
+    role: str = "form"           # "form" or "summary" (a 汇总表)
+    findings: list[Finding] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Value normalisation
+
+
+_WS = re.compile(r"[ \t\u00a0\u3000]+")
+_NUM = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _fold(text: str) -> str:
+    """Full-width ASCII variants (digits, letters, punctuation) to ASCII; ideographic space to space."""
+    return "".join(unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" else ch
+                   for ch in text).replace("\u3000", " ")
+
+
+def number_text(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def clean_text(v, *, collapse: bool = True) -> str | None:
+    """A cell as text: stray spaces trimmed (and collapsed unless it is a long text)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        s = "TRUE" if v else "FALSE"
+    elif isinstance(v, float):
+        s = number_text(v)
+    elif isinstance(v, dt.datetime):
+        s = v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    elif isinstance(v, dt.date):
+        s = v.isoformat()
+    else:
+        s = str(v)
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    if collapse:
+        s = _WS.sub(" ", s)
+    else:
+        s = "\n".join(line.rstrip() for line in s.split("\n"))
+    s = s.strip(" \t\n\u3000")
+    return s or None
+
+
+def to_number(v):
+    """A money/number cell → float; text that is not a number is returned cleaned (the
+    validator reports it); empty → None."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, bool):
+        return clean_text(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    s = clean_text(v)
+    if s is None:
+        return None
+    t = _fold(s).replace(" ", "").replace(",", "").replace("，", "")
+    t = re.sub(r"^[¥￥]|元$", "", t)
+    if _NUM.match(t):
+        return float(t)
+    return s
+
+
+def to_year(v):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer():
+        return int(v)
+    s = clean_text(v)
+    if s is None:
+        return None
+    t = _fold(s).replace(" ", "")
+    m = re.match(r"^(\d{4})(?:\.0+)?年?(?:度)?$", t)
+    return int(m.group(1)) if m else s
+
+
+def to_date(v):
+    """A date cell → ISO text; unreadable text is returned cleaned (the validator reports it)."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if 1 <= v < 2958466:  # an Excel serial number typed into a General cell
+            return (EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
+        return number_text(v)
+    s = clean_text(v)
+    if s is None:
+        return None
+    t = _fold(s).strip()
+    m = _DATE_TEXT.match(t) or _DATE_COMPACT.match(t)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return s
+    return s
+
+
+def normalise(value, typ: str):
+    if typ in ("money", "number", "total"):
+        return to_number(value)
+    if typ == "year":
+        return to_year(value)
+    if typ == "date":
+        return to_date(value)
+    if typ == "longtext":
+        return clean_text(value, collapse=False)
+    return clean_text(value)
+
+
+def label_key(text) -> str:
+    """A label compared loosely: no spaces, ASCII colon/parentheses, no trailing colon."""
+    s = _fold(clean_text(text) or "").replace(" ", "").replace("\n", "")
+    return s.rstrip(":")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading sheets
+
+
+@dataclass
+class Sheet:
+    name: str
+    visible: str      # "visible", "hidden", "veryhidden"
+    grid: Grid
+
+    def at(self, row: int, col: int):
+        if 0 <= row < len(self.grid):
+            r = self.grid[row]
+            if 0 <= col < len(r):
+                v = r[col]
+                return None if v == "" else v
+        return None
+
+
+def load_sheets(path: str | Path) -> list[Sheet]:
+    """Every worksheet's values as a grid from A1 (after the safety pre-check)."""
+    precheck(path)
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types, and sometimes plain ones
+        if type(exc).__name__ == "PasswordError":
+            raise UnreadableFile(str(path), Rule.FILE_ENCRYPTED.code, Rule.FILE_ENCRYPTED.format()) from exc
+        raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
+                             Rule.FILE_UNREADABLE.format(reason=_short(exc))) from exc
+    sheets = []
+    try:
+        for meta in wb.sheets_metadata:
+            if "WorkSheet" not in str(meta.typ):
+                continue
+            vis = str(meta.visible).rsplit(".", 1)[-1].lower()
+            try:
+                s = wb.get_sheet_by_name(meta.name)
+                rows = s.to_python(skip_empty_area=False)
+                r0, c0 = s.start if s.start else (0, 0)
+            except Exception as exc:
+                raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
+                                     Rule.FILE_UNREADABLE.format(reason=f"工作表「{meta.name}」: {_short(exc)}")) from exc
+            if r0 or c0:
+                rows = [[""] * (len(rows[0]) + c0 if rows else c0)] * r0 + [[""] * c0 + list(r) for r in rows]
+            sheets.append(Sheet(meta.name, vis, rows))
+    finally:
+        wb.close()
+    return sheets
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding forms in a workbook
+
+
+def _meta(sheets: list[Sheet]) -> dict | None:
+    for s in sheets:
+        if s.name == META_SHEET:
+            out = {}
+            for row in s.grid:
+                if len(row) >= 2 and row[0] not in (None, ""):
+                    out[str(row[0])] = row[1]
+            return out
+    return None
+
+
+def _title_position(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
+    want = label_key(spec.title)
+    for r, row in enumerate(sheet.grid[:8]):
+        for c, v in enumerate(row[:12]):
+            if v not in (None, "") and label_key(v) == want:
+                return r, c
+    return None
+
+
+def _label_score(sheet: Sheet, spec: FormSpec, dr: int, dc: int) -> float:
+    hits = sum(label_key(sheet.at(f.label_area.row + dr, f.label_area.col + dc)) == label_key(f.label)
+               for f in spec.fields)
+    return hits / max(len(spec.fields), 1)
+
+
+def _locate(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
+    """The (row, col) shift of this sheet's layout against the spec, or None if it is not the form."""
+    if _label_score(sheet, spec, 0, 0) >= 0.75:
+        return 0, 0
+    pos = _title_position(sheet, spec)
+    title = next((t for t in spec.texts if t.style == "title"), None)
+    if pos and title:
+        dr, dc = pos[0] - title.area.row, pos[1] - title.area.col
+        if _label_score(sheet, spec, dr, dc) >= 0.75:
+            return dr, dc
+    return None
+
+
+def _find_header(sheet: Sheet, table: Table, dr: int, dc: int) -> int | None:
+    """The 0-based row of the table's header: where the spec says, or searched by its labels."""
+    def is_header(r: int) -> bool:
+        return all(label_key(sheet.at(r, c.col + dc)) == label_key(c.label) for c in table.columns)
+
+    if is_header(table.header_row + dr):
+        return table.header_row + dr
+    for r in range(len(sheet.grid)):
+        if is_header(r):
+            return r
+    return None
+
+
+def _not_a_form(path) -> UnreadableFile:
+    names = "、".join(f"{load_spec(k).name} ({k})" for k in kinds())
+    return UnreadableFile(str(path), Rule.NOT_A_FORM.code, Rule.NOT_A_FORM.format(kinds=names))
+
+
+def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
+    """Read every form in one workbook. Raises :class:`UnreadableFile` when there is none."""
+    file = display or str(path)
+    sheets = load_sheets(path)
+    meta = _meta(sheets)
+    candidates: list[tuple[Sheet, FormSpec]] = []
+    role = "form"
+    if meta and meta.get("kind") is not None:
+        kind = str(meta.get("kind"))
+        if kind not in kinds():
+            names = "、".join(f"{load_spec(k).name} ({k})" for k in kinds())
+            raise UnreadableFile(file, Rule.UNKNOWN_KIND.code, Rule.UNKNOWN_KIND.format(kind=kind, kinds=names))
+        spec = load_spec(kind)
+        version = to_year(meta.get("version"))
+        if not isinstance(version, int) or version > spec.version:
+            raise UnreadableFile(file, Rule.SPEC_NEWER.code,
+                                 Rule.SPEC_NEWER.format(found=meta.get("version"), supported=spec.version))
+        role = str(meta.get("role") or "form")
+        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)]
+    else:
+        specs = [load_spec(k) for k in kinds()]
+        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)
+                      for spec in specs if _title_position(s, spec)]
+    forms = []
+    for sheet, spec in candidates:
+        shift = _locate(sheet, spec)
+        if shift is not None:
+            forms.append(extract(sheet, spec, file, shift))
+    if not forms:
+        raise _not_a_form(file)
+    if len(forms) > 1:
+        role = "summary"
+    return ReadResult(file, forms, role)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extracting one form
+
+
+def _set(data: dict, path: tuple[str, ...], value) -> None:
+    cur = data
+    for p in path[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[path[-1]] = value
+
+
+def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0, 0)) -> Form:
+    dr, dc = shift
+    form = Form(spec.kind, {}, file, sheet.name)
+    flat: dict = {"表单": spec.kind}
+    for f in spec.fields:
+        row, col = f.area.row + dr, f.area.col + dc
+        form.cells[f.path] = a1(row, col)
+        raw = sheet.at(row, col)
+        if f.type == "total":
+            form.stored[f.key] = to_number(raw)
+            _set(flat, f.path, None)  # keeps the printed key order; recomputed below
+            continue
+        value = normalise(raw, f.type)
+        if f.type == "choice" and isinstance(value, str):
+            squeezed = value.replace(" ", "")
+            if squeezed in spec.lists.get(f.list or "", ()):
+                value = squeezed
+        _set(flat, f.path, value)
+    for f in spec.totals:
+        _set(flat, f.path, sum_parts(flat, spec, f))
+    for table in spec.tables:
+        flat[table.key] = _extract_table(sheet, spec, table, form, dr, dc)
+    for key in spec.empty_lists:
+        flat.setdefault(key, [])
+    form.data = {k: flat.get(k) for k in spec.key_order}
+    return form
+
+
+def _column_value(sheet: Sheet, row: int, col: Column, dc: int):
+    raw = sheet.at(row, col.col + dc)
+    if col.type == "target":
+        return clean_text(raw)
+    value = normalise(raw, col.type)
+    if col.type == "choice" and isinstance(value, str):
+        value = value.replace(" ", "")
+    return value
+
+
+def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: int, dc: int) -> list[dict]:
+    header = _find_header(sheet, table, dr, dc)
+    rows: list[dict] = []
+    if header is None:
+        form.next_row[table.key] = a1(table.header_row + dr + 1, table.columns[0].col + dc)
+        return rows
+    fill = [c for c in table.columns if c.type == "choice"] if table.hierarchy else []
+    previous: dict = {}
+    last_row = header
+    for r in range(header + 1, len(sheet.grid)):
+        values = {c.key: _column_value(sheet, r, c, dc) for c in table.columns}
+        if all(v is None for v in values.values()):
+            continue
+        # Groups written once and merged down (the printed layout): carry 一级/二级 down.
+        inherited = True
+        for c in fill:
+            if values[c.key] is None and inherited and previous.get(c.key) is not None:
+                values[c.key] = previous[c.key]
+            else:
+                inherited = inherited and values[c.key] == previous.get(c.key)
+        i = len(rows)
+        for c in table.columns:
+            form.cells[(table.key, i, c.key)] = a1(r, c.col + dc)
+        entry = dict(values)
+        if table.hierarchy and "指标值" in values:
+            entry.update(parse_target(values["指标值"]).parts())
+        rows.append(entry)
+        previous = values
+        last_row = r
+    form.next_row[table.key] = a1(last_row + 1, table.columns[0].col + dc)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Many files
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
+    """(display name, path) of every workbook named, folders searched recursively for *.xlsx,
+    skipping ~$ lock files and hidden files. Display names are the paths as given or found."""
+    out: list[tuple[str, Path]] = []
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            found = []
+            for f in p.rglob("*"):
+                rel = f.relative_to(p)
+                if any(part.startswith((".", "~$")) for part in rel.parts):
+                    continue
+                if f.is_file() and f.suffix.lower() in (".xlsx", ".xlsm"):
+                    found.append(f)
+            out.extend((str(f), f) for f in sorted(found))
+        else:
+            out.append((str(given), p))
+    return out
+
+
+def read_paths(paths: Iterable[str | Path]) -> Iterator[ReadResult | UnreadableFile]:
+    """Read every workbook; an unreadable one yields its :class:`UnreadableFile` instead."""
+    for display, p in expand_paths(paths):
+        yield read_one(display, p)
+
+
+def read_one(display: str, path: Path) -> ReadResult | UnreadableFile:
+    if not path.exists():
+        return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason="文件不存在"))
+    if path.is_dir():
+        return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason="这是一个文件夹"))
+    try:
+        return read_workbook(path, display)
+    except UnreadableFile as exc:
+        exc.path = display
+        return exc
+    except (MemoryError, RecursionError) as exc:
+        return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason=type(exc).__name__))
+    except Exception as exc:  # a bug or a crafted file: report it as data, never a traceback
+        return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason=_short(exc)))
+
+
+def forms_to_json(forms: Iterable[Form]) -> str:
+    return json.dumps([f.data for f in forms], ensure_ascii=False, indent=2)

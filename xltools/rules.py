@@ -1,0 +1,127 @@
+"""The catalogue of review rules: a stable code, a severity and a Chinese message template.
+
+A :class:`Finding` is one rule broken at one place (file, sheet, cell). ``error`` blocks
+merging; ``warning`` is shown but does not. Messages say what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    code: str
+    severity: str
+    template: str
+
+
+class Rule(Enum):
+    # --- files -----------------------------------------------------------------------------
+    FILE_UNREADABLE = RuleDef("file-unreadable", ERROR, "无法读取文件：{reason}")
+    FILE_EMPTY = RuleDef("file-empty", ERROR, "文件是空的（0 字节），请重新保存后再提交。")
+    FILE_TOO_LARGE = RuleDef("file-too-large", ERROR,
+                             "文件大小 {size} 超过上限 {limit}，表单文件不应这么大；请检查是否粘贴了图片或大量数据。")
+    FILE_ENCRYPTED = RuleDef("file-encrypted", ERROR, "文件已加密，请取消密码后重新保存为 .xlsx。")
+    FILE_XLS = RuleDef("file-xls", ERROR,
+                       "这是旧版 Excel 97-2003 (.xls) 文件，请在 Excel/WPS 中“另存为” Excel 工作簿 (.xlsx) 后再提交。")
+    FILE_NOT_XLSX = RuleDef("file-not-xlsx", ERROR,
+                            "不是 Excel (.xlsx) 文件（{what}），请用下发的模板填写后保存为 .xlsx。")
+    FILE_CORRUPT = RuleDef("file-corrupt", ERROR, "文件已损坏，无法解压（{reason}），请重新保存或重新发送。")
+    FILE_ZIP_BOMB = RuleDef("file-zip-bomb", ERROR, "文件结构异常（{reason}），疑似恶意构造，已拒绝读取。")
+    FILE_XML_DTD = RuleDef("file-xml-dtd", ERROR,
+                           "文件中的 {part} 含有 DOCTYPE/ENTITY 声明，疑似恶意构造，已拒绝读取。")
+    FILE_EXTENT = RuleDef("file-extent", ERROR,
+                          "工作表 {part} 的单元格范围 {ref} 远超表单范围，疑似恶意构造，已拒绝读取。")
+    FILE_MACRO = RuleDef("file-macro", ERROR,
+                         "文件含有宏（{part}），xltools 不运行宏也不接收含宏文件；请另存为不含宏的 .xlsx 后再提交。")
+    NOT_A_FORM = RuleDef("not-a-form", ERROR,
+                         "不是 xltools 可识别的表单（没有找到表单元数据，也没有找到表头标签）。xltools 可读取：{kinds}。")
+    UNKNOWN_KIND = RuleDef("unknown-kind", ERROR,
+                           "表单元数据中的类型「{kind}」未知；xltools 可读取：{kinds}。请使用下发的模板。")
+    SPEC_NEWER = RuleDef("spec-version-newer", ERROR,
+                         "表单模板版本 {found} 比本程序支持的版本 {supported} 新，请升级 xltools 后再读取。")
+    # --- fields ----------------------------------------------------------------------------
+    REQUIRED = RuleDef("required", ERROR, "「{label}」为必填项，当前为空，请填写。")
+    NOT_IN_LIST = RuleDef("not-in-list", ERROR, "「{label}」的值「{value}」不在可选范围内，请从下拉列表中选择：{choices}。")
+    YEAR_INVALID = RuleDef("year-invalid", ERROR, "「{label}」的值「{value}」不是有效年份，请填写四位年份，如 2026。")
+    MONEY_INVALID = RuleDef("money-invalid", ERROR,
+                            "「{label}」的值「{value}」不是金额，请填写数字（单位：{unit}），如 1234.50。")
+    MONEY_NEGATIVE = RuleDef("money-negative", ERROR, "「{label}」为负数（{value}），金额不能小于 0，请更正。")
+    TOTAL_MISMATCH = RuleDef("total-mismatch", ERROR,
+                             "「{label}」为 {actual}，但各分项之和为 {expected}，请核对分项金额（合计应由公式自动计算）。")
+    DATE_INVALID = RuleDef("date-invalid", ERROR, "「{label}」的值「{value}」不是有效日期，请按 2026-01-01 的格式填写。")
+    DATE_ORDER = RuleDef("date-order", ERROR,
+                         "计划开始日期 {start} 晚于计划完成日期 {end}，请检查这两个日期。")
+    DATE_OUTSIDE_YEAR = RuleDef("date-outside-year", WARNING,
+                                "「{label}」{value} 不在 {year} 年度内，请确认年份是否填错。")
+    # --- indicators ------------------------------------------------------------------------
+    NO_INDICATORS = RuleDef("no-indicators", ERROR, "绩效指标表为空，请至少填写一行指标（一级、二级、三级指标和指标值）。")
+    TABLE_REQUIRED = RuleDef("table-required", ERROR, "第 {n} 行指标的「{label}」为空，请填写。")
+    HIERARCHY = RuleDef("hierarchy", ERROR,
+                        "二级指标「{level2}」不属于一级指标「{level1}」；「{level1}」下可选：{choices}。")
+    LAYOUT_MIXED = RuleDef("layout-mixed", WARNING,
+                           "本表混用了两种指标体系：「{level2}」在此处放在「{level1}」下，而表中其他行{other}。请统一为一种。")
+    DUPLICATE_INDICATOR = RuleDef("duplicate-indicator", ERROR,
+                                  "三级指标「{name}」在二级指标「{level2}」下重复出现（首次在 {first}），请删除重复行或改名。")
+    DUPLICATE_ACROSS = RuleDef("duplicate-indicator-across", WARNING,
+                               "三级指标「{name}」同时出现在「{first_level2}」（{first}）和「{level2}」下，请确认是否重复填写。")
+    CATEGORY_MISSING = RuleDef("category-missing", ERROR,
+                               "绩效指标缺少一级指标「{level1}」，请至少填写一项「{level1}」。")
+    VALUE_EMPTY = RuleDef("value-empty", ERROR,
+                          "三级指标「{name}」的指标值为空，请填写，如 ≥10.00(人)、=100.00(%) 或 及时。")
+    VALUE_UNPARSEABLE = RuleDef("value-unparseable", WARNING,
+                                "指标值「{value}」无法识别：定量指标请写成 运算符+数值+(单位)，如 ≥95.00(%)；定性指标请只写文字，如 及时。")
+    VALUE_NO_OPERATOR = RuleDef("value-no-operator", WARNING,
+                                "指标值「{value}」缺少运算符，请写明 =、≥ 或 ≤，如 ={value}。")
+    PERCENT_OVER_100 = RuleDef("percent-over-100", ERROR, "指标值「{value}」的百分比超过 100%，请更正。")
+    RATE_UNIT = RuleDef("rate-unit", WARNING,
+                        "「{name}」是比率或满意度指标，却以「{unit}」计量（{value}），请改用百分比，如 ≥90.00(%)。")
+    COUNT_NONPOSITIVE = RuleDef("count-nonpositive", ERROR,
+                                "「{name}」按「{unit}」计数，指标值「{value}」要求小于{ge}0，计数不可能为负；如要求为零请写 =0({unit})。")
+    DATE_TARGET_YEAR = RuleDef("date-target-year", WARNING,
+                               "指标值「{value}」中的年份 {found} 不是本表年度 {year}，请确认。")
+    ASCII_OPERATOR = RuleDef("ascii-operator", WARNING,
+                             "指标值「{value}」使用了半角运算符「{op}」，请改为「{fixed}」。")
+    # --- across files ----------------------------------------------------------------------
+    DUPLICATE_PROJECT = RuleDef("duplicate-project", ERROR,
+                                "项目「{name}」（{unit}，{year} 年度）重复提交：{other} 中已有同一项目，请删除其中一份。")
+
+    @property
+    def code(self) -> str:
+        return self.value.code
+
+    @property
+    def severity(self) -> str:
+        return self.value.severity
+
+    def format(self, **kw) -> str:
+        return self.value.template.format(**kw)
+
+
+BY_CODE = {r.code: r for r in Rule}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    file: str
+    sheet: str | None
+    cell: str | None
+    severity: str
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+
+def finding(rule: Rule, file: str, sheet: str | None, cell: str | None, **kw) -> Finding:
+    return Finding(str(file), sheet, cell, rule.severity, rule.code, rule.format(**kw))

@@ -1,0 +1,405 @@
+"""The declarative form specs (schemas/*.toml) as frozen dataclasses.
+
+Everything that knows where a label or an input sits — the template writer, the reader,
+the validator and the merger — asks a :class:`FormSpec`. Nothing else in the package writes
+a cell address or a printed label.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .errors import SpecError
+
+FIELD_TYPES = {"text", "longtext", "choice", "year", "date", "money", "total"}
+COLUMN_TYPES = {"text", "choice", "target", "money", "number", "year"}
+
+META_SHEET = "_xltools"   # very hidden: kind, spec version, role, template id
+LISTS_SHEET = "_lists"    # hidden: the dropdown lists
+
+_FIELD_KEYS = {"key", "label", "label_cell", "label_style", "cell", "type", "required", "list",
+               "prompt", "sum_of"}
+_COLUMN_KEYS = {"key", "label", "col", "type", "required", "list", "cascade_from", "prompt"}
+_TABLE_KEYS = {"key", "label", "label_col", "header_row", "min_rows", "required", "hierarchy",
+               "columns"}
+_TEXT_KEYS = {"cell", "text", "style"}
+_SPEC_KEYS = {"kind", "version", "title", "name", "sheet", "money_unit", "indicators", "columns",
+              "key_order", "identity", "group_by", "empty_lists", "lists", "texts", "fields",
+              "tables", "summary_title", "summary_columns"}
+
+
+# ---------------------------------------------------------------------------------------------
+# A1 references
+
+
+def col_index(letters: str) -> int:
+    """'A' -> 0, 'F' -> 5, 'AA' -> 26."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def col_letter(index: int) -> str:
+    """0 -> 'A'."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) -> 'B3'."""
+    return f"{col_letter(col)}{row + 1}"
+
+
+_CELL_RE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
+
+
+def parse_cell(ref: str) -> tuple[int, int]:
+    """'B3' -> (2, 1), 0-based."""
+    m = _CELL_RE.match(ref.strip().upper())
+    if not m:
+        raise SpecError(f"不是单元格地址：{ref!r}")
+    return int(m.group(2)) - 1, col_index(m.group(1))
+
+
+@dataclass(frozen=True)
+class Area:
+    """A cell or a merged range, 0-based and inclusive."""
+
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+    @classmethod
+    def parse(cls, ref: str) -> Area:
+        a, _, b = ref.partition(":")
+        r1, c1 = parse_cell(a)
+        r2, c2 = parse_cell(b) if b else (r1, c1)
+        return cls(r1, c1, r2, c2)
+
+    @property
+    def row(self) -> int:
+        return self.first_row
+
+    @property
+    def col(self) -> int:
+        return self.first_col
+
+    @property
+    def ref(self) -> str:
+        """The A1 address of the top-left cell (where the value lives)."""
+        return a1(self.first_row, self.first_col)
+
+    @property
+    def merged(self) -> bool:
+        return (self.first_row, self.first_col) != (self.last_row, self.last_col)
+
+    def cells(self):
+        for r in range(self.first_row, self.last_row + 1):
+            for c in range(self.first_col, self.last_col + 1):
+                yield r, c
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec
+
+
+@dataclass(frozen=True)
+class Text:
+    area: Area
+    text: str
+    style: str
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    label_area: Area
+    area: Area
+    type: str
+    required: bool = False
+    list: str | None = None
+    prompt: str | None = None
+    sum_of: tuple[str, ...] = ()
+    label_style: str = "label"
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(self.key.split("."))
+
+    @property
+    def ref(self) -> str:
+        return self.area.ref
+
+    @property
+    def is_input(self) -> bool:
+        return self.type != "total"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    col: int
+    type: str
+    required: bool = False
+    list: str | None = None
+    cascade_from: str | None = None
+    prompt: str | None = None
+
+    @property
+    def letter(self) -> str:
+        return col_letter(self.col)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    label: str
+    label_col: int
+    header_row: int  # 0-based
+    min_rows: int
+    columns: tuple[Column, ...]
+    required: bool = False
+    hierarchy: bool = False
+
+    def row(self, i: int) -> int:
+        """0-based sheet row of the i-th data row."""
+        return self.header_row + 1 + i
+
+    def column(self, key: str) -> Column:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    def cell(self, i: int, key: str) -> str:
+        return a1(self.row(i), self.column(key).col)
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """The indicator tree of schemas/indicators.toml, in its layouts."""
+
+    layouts: dict[str, dict[str, tuple[str, ...]]]
+    layout_names: dict[str, str]
+    required_level1: tuple[str, ...]
+    count_units: frozenset[str]
+    rate_bad_units: frozenset[str]
+
+    @property
+    def level1(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for tree in self.layouts.values():
+            for k in tree:
+                seen.setdefault(k, None)
+        return tuple(seen)
+
+    def level2(self, level1: str) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for tree in self.layouts.values():
+            for v in tree.get(level1, ()):
+                seen.setdefault(v, None)
+        return tuple(seen)
+
+    def layouts_of(self, level1: str, level2: str) -> frozenset[str]:
+        """The layouts in which level2 sits under level1 (empty: a hierarchy error)."""
+        return frozenset(n for n, tree in self.layouts.items() if level2 in tree.get(level1, ()))
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    kind: str
+    version: int
+    title: str
+    name: str
+    sheet: str
+    money_unit: str
+    columns: tuple[float, ...]
+    key_order: tuple[str, ...]
+    identity: tuple[str, ...]
+    group_by: tuple[str, ...]
+    empty_lists: tuple[str, ...]
+    lists: dict[str, tuple[str, ...]]
+    texts: tuple[Text, ...]
+    fields: tuple[Field, ...]
+    tables: tuple[Table, ...]
+    summary_title: str = "{实施单位} {年度} 年度汇总表"
+    summary_columns: tuple[str, ...] = ()
+    hierarchy: Hierarchy | None = None
+    source: Path | None = field(default=None, compare=False)
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    @property
+    def inputs(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.is_input)
+
+    @property
+    def totals(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.type == "total")
+
+    def choices(self, list_name: str) -> tuple[str, ...]:
+        if list_name == "一级指标" and self.hierarchy:
+            return self.hierarchy.level1
+        return self.lists[list_name]
+
+    def table(self, key: str) -> Table:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+
+def get_path(values: dict | None, path: tuple[str, ...]):
+    cur = values
+    for p in path:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(p)
+    return cur
+
+
+def sum_parts(values: dict | None, spec: FormSpec, f: Field) -> float | None:
+    """A total is the sum of its non-empty numeric parts; None when all are empty."""
+    parts = [get_path(values, spec.field(k).path) for k in f.sum_of]
+    nums = [p for p in parts if isinstance(p, (int, float)) and not isinstance(p, bool)]
+    return round(sum(nums), 2) if nums else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def schemas_dir() -> Path:
+    """schemas/ inside an installed wheel, else the repository's top-level schemas/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas", here.parent / "schemas"):
+        if candidate.is_dir():
+            return candidate
+    raise SpecError("找不到表单定义目录 schemas/")
+
+
+def _check_keys(where: str, data: dict, allowed: set[str]) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise SpecError(f"{where}: 未知的键 {sorted(unknown)}")
+
+
+def _load_hierarchy(name: str) -> Hierarchy:
+    data = tomllib.loads((schemas_dir() / f"{name}.toml").read_text("utf-8"))
+    layouts = {k: {l1: tuple(l2s) for l1, l2s in v["tree"].items()} for k, v in data["layouts"].items()}
+    return Hierarchy(
+        layouts=layouts,
+        layout_names={k: v.get("name", k) for k, v in data["layouts"].items()},
+        required_level1=tuple(data.get("required_level1", ())),
+        count_units=frozenset(data.get("count_units", ())),
+        rate_bad_units=frozenset(data.get("rate_bad_units", ())),
+    )
+
+
+def _build(data: dict, source: Path) -> FormSpec:
+    where = source.name
+    _check_keys(where, data, _SPEC_KEYS)
+    fields = []
+    for f in data.get("fields", []):
+        _check_keys(f"{where} 字段 {f.get('key')}", f, _FIELD_KEYS)
+        if f["type"] not in FIELD_TYPES:
+            raise SpecError(f"{where} 字段 {f['key']}: 未知类型 {f['type']}")
+        fields.append(Field(
+            key=f["key"], label=f["label"], label_area=Area.parse(f["label_cell"]),
+            area=Area.parse(f["cell"]), type=f["type"], required=f.get("required", False),
+            list=f.get("list"), prompt=f.get("prompt"), sum_of=tuple(f.get("sum_of", ())),
+            label_style=f.get("label_style", "label"),
+        ))
+    tables = []
+    for t in data.get("tables", []):
+        _check_keys(f"{where} 表格 {t.get('key')}", t, _TABLE_KEYS)
+        cols = []
+        for c in t["columns"]:
+            _check_keys(f"{where} 列 {c.get('key')}", c, _COLUMN_KEYS)
+            if c["type"] not in COLUMN_TYPES:
+                raise SpecError(f"{where} 列 {c['key']}: 未知类型 {c['type']}")
+            cols.append(Column(
+                key=c["key"], label=c["label"], col=col_index(c["col"]), type=c["type"],
+                required=c.get("required", False), list=c.get("list"),
+                cascade_from=c.get("cascade_from"), prompt=c.get("prompt"),
+            ))
+        tables.append(Table(
+            key=t["key"], label=t["label"], label_col=col_index(t["label_col"]),
+            header_row=int(t["header_row"]) - 1, min_rows=int(t.get("min_rows", 10)),
+            columns=tuple(cols), required=t.get("required", False), hierarchy=t.get("hierarchy", False),
+        ))
+    texts = []
+    for x in data.get("texts", []):
+        _check_keys(f"{where} 文字", x, _TEXT_KEYS)
+        texts.append(Text(Area.parse(x["cell"]), x["text"], x.get("style", "label")))
+    spec = FormSpec(
+        kind=data["kind"], version=int(data["version"]), title=data["title"], name=data["name"],
+        sheet=data["sheet"], money_unit=data.get("money_unit", "元"),
+        columns=tuple(data.get("columns", ())), key_order=tuple(data["key_order"]),
+        identity=tuple(data["identity"]), group_by=tuple(data["group_by"]),
+        empty_lists=tuple(data.get("empty_lists", ())),
+        lists={k: tuple(v) for k, v in data.get("lists", {}).items()},
+        texts=tuple(texts), fields=tuple(fields), tables=tuple(tables),
+        hierarchy=_load_hierarchy(data["indicators"]) if data.get("indicators") else None,
+        summary_title=data.get("summary_title", "{实施单位} {年度} 年度汇总表"),
+        summary_columns=tuple(data.get("summary_columns", ())),
+        source=source,
+    )
+    _check_consistency(spec)
+    return spec
+
+
+def _check_consistency(spec: FormSpec) -> None:
+    keys = {f.key for f in spec.fields}
+    for f in spec.fields:
+        for k in f.sum_of:
+            if k not in keys:
+                raise SpecError(f"{spec.kind}: 合计 {f.key} 引用了不存在的字段 {k}")
+        if f.type == "choice" and f.list not in spec.lists:
+            raise SpecError(f"{spec.kind}: 字段 {f.key} 的下拉列表 {f.list} 未定义")
+    for k in spec.summary_columns:
+        if k not in keys:
+            raise SpecError(f"{spec.kind}: 汇总列 {k} 不是字段")
+    taken: dict[tuple[int, int], str] = {}
+    for what, area in [(f.key, f.area) for f in spec.fields] + [(f.key + "(标签)", f.label_area)
+                                                               for f in spec.fields] + [
+            (t.text, t.area) for t in spec.texts]:
+        for rc in area.cells():
+            if rc in taken:
+                raise SpecError(f"{spec.kind}: 单元格 {a1(*rc)} 同时用于 {taken[rc]} 和 {what}")
+            taken[rc] = what
+
+
+@cache
+def load_spec(kind: str) -> FormSpec:
+    path = schemas_dir() / f"{kind}.toml"
+    if not path.is_file():
+        raise SpecError(f"未知的表单类型 {kind}；可用：{'、'.join(kinds())}")
+    return _build(tomllib.loads(path.read_text("utf-8")), path)
+
+
+@cache
+def kinds() -> tuple[str, ...]:
+    """The form kinds with a spec in schemas/ (files declaring `kind`)."""
+    out = []
+    for p in sorted(schemas_dir().glob("*.toml")):
+        head = p.read_text("utf-8")
+        if re.search(r"^kind\s*=", head, re.M):
+            out.append(p.stem)
+    return tuple(out)

@@ -1,0 +1,399 @@
+"""Template writer: the printed form as a locked Excel sheet, built from a FormSpec.
+
+:class:`SheetWriter` lays out one form sheet (labels, inputs, totals, the indicator table).
+With ``editable=True`` it is a template: yellow unlocked inputs with data validation and input
+prompts, dropdowns from a hidden list sheet, conditional highlighting of empty required cells,
+and sheet + workbook-structure protection. With ``editable=False`` it writes a filled,
+read-only copy of a form (the per-project sheets of a 汇总表). The reader reads both.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+
+from . import __version__
+from .errors import SpecError, UsageError
+from .fsutil import atomic_write_bytes, safe_filename
+from .spec import LISTS_SHEET, META_SHEET, Area, Field, FormSpec, Table, col_letter, get_path, load_spec, sum_parts
+
+# xlsxwriter options that keep every string a string: text typed as "=SUM(1,2)" never
+# becomes a formula, "00123" never a number, "http://…" never a link.
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+FIXED_CREATED = dt.datetime(2020, 1, 1)  # reproducible docProps: regenerated templates are identical
+YEAR_RANGE = (2000, 2100)
+DATE_RANGE = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+
+INPUT_FILL = "#FFF2CC"
+LABEL_FILL = "#F2F2F2"
+HEADER_FILL = "#DDEBF7"
+MISSING_FILL = "#FFC7CE"
+
+_NAME_RE = re.compile(r"^[^\W\d][\w.]*$")
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    path: Path
+    kind: str
+    rows: int
+    template_id: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Styles: created once per workbook, never per cell
+
+
+class Styles:
+    def __init__(self, wb: xlsxwriter.Workbook, editable: bool):
+        base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
+        inp = dict(base, locked=not editable, **({"bg_color": INPUT_FILL} if editable else {}))
+        self.title = wb.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center",
+                                    "valign": "vcenter"})
+        self.subtitle_right = wb.add_format({"font_size": 11, "align": "right", "valign": "vcenter"})
+        self.subtitle_left = wb.add_format({"font_size": 11, "align": "left", "valign": "vcenter"})
+        self.label = wb.add_format(dict(base, bg_color=LABEL_FILL))
+        self.section = wb.add_format(dict(base, bold=True, align="center", bg_color=LABEL_FILL))
+        self.header = wb.add_format(dict(base, bold=True, align="center", bg_color=HEADER_FILL))
+        self.text = wb.add_format(dict(inp, num_format="@"))
+        self.longtext = wb.add_format(dict(inp, num_format="@", valign="top"))
+        self.money = wb.add_format(dict(inp, num_format="#,##0.00", align="right"))
+        self.date = wb.add_format(dict(inp, num_format="yyyy-mm-dd", align="center"))
+        self.year = wb.add_format(dict(inp, num_format="0", align="center", border=0,
+                                       bottom=1 if editable else 0, font_size=11))
+        self.total = wb.add_format(dict(base, num_format="#,##0.00", align="right", bold=True,
+                                        bg_color=LABEL_FILL))
+        self.missing = wb.add_format({"bg_color": MISSING_FILL, "font_color": "#9C0006"})
+        self.by_type = {"text": self.text, "choice": self.text, "longtext": self.longtext,
+                        "target": self.text, "money": self.money, "number": self.money,
+                        "date": self.date, "year": self.year}
+
+    def named(self, name: str):
+        return getattr(self, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists on a hidden sheet (inline lists hit Excel's 255-character limit)
+
+
+class ListSheet:
+    """Writes every dropdown list of a spec into one hidden sheet and remembers its ranges."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, spec: FormSpec):
+        self.ranges: dict[str, str] = {}
+        ws = wb.add_worksheet(LISTS_SHEET)
+        columns: list[tuple[str, tuple[str, ...], str | None]] = [(k, v, None) for k, v in spec.lists.items()]
+        if spec.hierarchy:
+            columns.append(("一级指标", spec.hierarchy.level1, None))
+            for l1 in spec.hierarchy.level1:
+                if not _NAME_RE.match(l1):
+                    raise SpecError(f"一级指标「{l1}」不能用作 Excel 名称（级联下拉需要）")
+                columns.append((f"二级:{l1}", spec.hierarchy.level2(l1), l1))
+        for c, (name, values, defined) in enumerate(columns):
+            ws.write_string(0, c, name)
+            for r, v in enumerate(values, start=1):
+                ws.write_string(r, c, v)
+            ref = f"'{LISTS_SHEET}'!${col_letter(c)}$2:${col_letter(c)}${len(values) + 1}"
+            self.ranges[name] = "=" + ref
+            if defined:
+                wb.define_name(defined, "=" + ref)
+        ws.hide()
+        ws.protect("", {"select_locked_cells": True})
+
+
+# ---------------------------------------------------------------------------------------------
+# The form sheet
+
+
+class SheetWriter:
+    def __init__(self, wb: xlsxwriter.Workbook, spec: FormSpec, *, editable: bool,
+                 lists: ListSheet | None = None, styles: Styles | None = None):
+        self.wb, self.spec, self.editable, self.lists = wb, spec, editable, lists
+        self.st = styles or Styles(wb, editable)
+
+    def rows_for(self, values: dict | None, table: Table, rows: int | None) -> int:
+        data = len(get_path(values, (table.key,)) or [])
+        floor = table.min_rows if self.editable else 1
+        return max(floor, rows or 0, data)
+
+    def write(self, ws, values: dict | None = None, rows: int | None = None) -> int:
+        """Write one form; returns the last used 0-based row."""
+        spec, st = self.spec, self.st
+        for i, width in enumerate(spec.columns):
+            ws.set_column(i, i, width)
+        ws.hide_gridlines(2)
+        for t in spec.texts:
+            self._put_string(ws, t.area, t.text, st.named(t.style))
+        ws.set_row(0, 30)
+        for f in spec.fields:
+            self._put_string(ws, f.label_area, f.label, st.named(f.label_style))
+            if f.type == "total":
+                self._write_total(ws, f, values)
+            else:
+                self._put_value(ws, f.area, get_path(values, f.path), f.type)
+                if self.editable:
+                    self._validate_field(ws, f)
+            if f.type == "longtext":
+                ws.set_row(f.area.first_row, 150)
+        last = 0
+        for table in spec.tables:
+            last = max(last, self._write_table(ws, table, values, rows))
+        if self.editable:
+            ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
+                            "select_locked_cells": True, "select_unlocked_cells": True})
+        ws.set_paper(9)
+        ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0, 1)
+        ws.center_horizontally()
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.print_area(0, 0, last, len(spec.columns) - 1)
+        return last
+
+    # -- cells --------------------------------------------------------------------------------
+
+    def _put_string(self, ws, area: Area, text: str, fmt) -> None:
+        if area.merged:
+            ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
+        ws.write_string(area.row, area.col, text, fmt)
+
+    def _put_value(self, ws, area: Area, value, typ: str) -> None:
+        fmt = self.st.by_type[typ]
+        if area.merged:
+            ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
+        write_typed(ws, area.row, area.col, value, typ, fmt)
+
+    def _write_total(self, ws, f: Field, values: dict | None) -> None:
+        refs = ",".join(self.spec.field(k).ref for k in f.sum_of)
+        fmt = self.st.total
+        if f.area.merged:
+            ws.merge_range(f.area.first_row, f.area.first_col, f.area.last_row, f.area.last_col, "", fmt)
+        cached = sum_parts(values, self.spec, f)
+        ws.write_formula(f.area.row, f.area.col, f'=IF(COUNT({refs})=0,"",SUM({refs}))', fmt,
+                         "" if cached is None else cached)
+
+    # -- the indicator table -----------------------------------------------------------------
+
+    def _write_table(self, ws, table: Table, values: dict | None, rows: int | None) -> int:
+        st = self.st
+        n = self.rows_for(values, table, rows)
+        first, last = table.row(0), table.row(n - 1)
+        label_area = Area(table.header_row, table.label_col, last, table.label_col)
+        self._put_string(ws, label_area, table.label, st.section)
+        for c in table.columns:
+            ws.write_string(table.header_row, c.col, c.label, st.header)
+        ws.set_row(table.header_row, 24)
+        data = get_path(values, (table.key,)) or []
+        for i in range(n):
+            row = data[i] if i < len(data) else {}
+            for c in table.columns:
+                write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, st.by_type[c.type])
+        if self.editable:
+            self._validate_table(ws, table, first, last)
+        return last
+
+    # -- data validation, prompts and highlighting (templates only) --------------------------
+
+    def _dv(self, ws, area_or_rows, options: dict, label: str, prompt: str | None) -> None:
+        r1, c1, r2, c2 = area_or_rows
+        opts = dict(options)
+        title = label.rstrip(":：")[:32]
+        if prompt:
+            opts.update(input_title=title, input_message=prompt[:255])
+        if "error_message" in opts:
+            opts.setdefault("error_title", f"{title}：输入无效"[:32])
+        ws.data_validation(r1, c1, r2, c2, opts)
+
+    def _validation_for(self, typ: str, list_name: str | None, label: str) -> dict:
+        if typ == "choice" and list_name:
+            return {"validate": "list", "source": self.lists.ranges[list_name],
+                    "error_message": f"请从下拉列表中选择「{label}」。"}
+        if typ == "money":
+            return {"validate": "decimal", "criteria": ">=", "value": 0,
+                    "error_message": "请填写不小于 0 的金额（元），最多两位小数，不要带单位或逗号以外的符号。"}
+        if typ == "year":
+            return {"validate": "integer", "criteria": "between", "minimum": YEAR_RANGE[0],
+                    "maximum": YEAR_RANGE[1], "error_message": "请填写四位年份，如 2026。"}
+        if typ == "date":
+            return {"validate": "date", "criteria": "between", "minimum": DATE_RANGE[0],
+                    "maximum": DATE_RANGE[1], "error_message": "请填写日期，如 2026-01-01。"}
+        return {"validate": "any"}
+
+    def _validate_field(self, ws, f: Field) -> None:
+        a = f.area
+        opts = self._validation_for(f.type, f.list, f.label)
+        self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.label, f.prompt)
+        if f.required:
+            ref = a.ref
+            ws.conditional_format(a.row, a.col, a.row, a.col, {
+                "type": "formula", "criteria": f"=LEN(TRIM({ref}))=0", "format": self.st.missing})
+
+    def _validate_table(self, ws, table: Table, first: int, last: int) -> None:
+        cols = [c.col for c in table.columns]
+        lo, hi = col_letter(min(cols)), col_letter(max(cols))
+        for c in table.columns:
+            if c.cascade_from:
+                parent = col_letter(table.column(c.cascade_from).col)
+                opts = {"validate": "list", "source": f"=INDIRECT(${parent}{first + 1})",
+                        "error_message": f"请先选择「{c.cascade_from}」，再从下拉列表中选择「{c.label}」。"}
+            else:
+                opts = self._validation_for(c.type, c.list, c.label)
+            self._dv(ws, (first, c.col, last, c.col), opts, c.label, c.prompt)
+            if c.required:
+                ref = f"{c.letter}{first + 1}"
+                ws.conditional_format(first, c.col, last, c.col, {
+                    "type": "formula", "format": self.st.missing,
+                    "criteria": f"=AND(COUNTA(${lo}{first + 1}:${hi}{first + 1})>0,LEN(TRIM({ref}))=0)"})
+        if table.required:
+            ws.conditional_format(first, min(cols), first, max(cols), {
+                "type": "formula", "format": self.st.missing,
+                "criteria": f"=COUNTA(${lo}${first + 1}:${hi}${last + 1})=0"})
+
+
+def write_typed(ws, row: int, col: int, value, typ: str, fmt) -> None:
+    """Write a value as the type its cell expects; anything else as a plain string."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif typ in ("money", "number", "year") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        ws.write_number(row, col, value, fmt)
+    elif typ == "date" and isinstance(value, str) and _iso_date(value):
+        ws.write_datetime(row, col, _iso_date(value), fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _iso_date(text: str) -> dt.datetime | None:
+    try:
+        d = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return dt.datetime(d.year, d.month, d.day)
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata and workbook-structure protection
+
+
+def write_meta(wb: xlsxwriter.Workbook, meta: dict) -> None:
+    """A very-hidden sheet telling the reader what it is reading."""
+    ws = wb.add_worksheet(META_SHEET)
+    for r, (k, v) in enumerate(meta.items()):
+        ws.write_string(r, 0, k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            ws.write_number(r, 1, v)
+        else:
+            ws.write_string(r, 1, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+    ws.very_hidden()
+    ws.protect("", {"select_locked_cells": True})
+
+
+def lock_structure(xlsx: bytes) -> bytes:
+    """Add <workbookProtection lockStructure="1"/> (xlsxwriter cannot) by rewriting workbook.xml."""
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                text = data.decode("utf-8")
+                if "<workbookProtection" not in text:
+                    text = text.replace("<bookViews>", '<workbookProtection lockStructure="1"/><bookViews>', 1)
+                data = text.encode("utf-8")
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def new_workbook(target) -> xlsxwriter.Workbook:
+    wb = xlsxwriter.Workbook(target, dict(WORKBOOK_OPTIONS, in_memory=isinstance(target, io.BytesIO)))
+    wb.set_properties({"created": FIXED_CREATED, "author": "xltools", "comments": f"xltools {__version__}"})
+    return wb
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None = None) -> tuple[bytes, int, str]:
+    """The template (optionally pre-filled) as xlsx bytes, with its row count and id."""
+    buf = io.BytesIO()
+    wb = new_workbook(buf)
+    ws = wb.add_worksheet(spec.sheet)
+    lists = ListSheet(wb, spec)
+    writer = SheetWriter(wb, spec, editable=True, lists=lists)
+    n = writer.rows_for(values, spec.tables[0], rows) if spec.tables else 0
+    seed = json.dumps([spec.kind, spec.version, n, values], ensure_ascii=False, sort_keys=True, default=str)
+    template_id = hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
+    writer.write(ws, values, rows)
+    ws.activate()
+    write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "form", "template_id": template_id,
+                    "rows": n, "generator": f"xltools {__version__}"})
+    wb.close()
+    return lock_structure(buf.getvalue()), n, template_id
+
+
+def prefill(year: int | None = None, dept: str | None = None, unit: str | None = None,
+            name: str | None = None) -> dict:
+    values: dict = {}
+    for key, v in (("年度", year), ("主管部门", dept), ("实施单位", unit), ("项目名称", name)):
+        if v not in (None, ""):
+            values[key] = v
+    return values
+
+
+def template_workbook(kind: str, out: str | Path, *, year: int | None = None, dept: str | None = None,
+                      unit: str | None = None, name: str | None = None, rows: int | None = None,
+                      values: dict | None = None) -> TemplateResult:
+    """Write the template of ``kind`` to ``out`` (atomically). ``values`` pre-fills any input."""
+    spec = load_spec(kind)
+    data = dict(values or {})
+    data.update(prefill(year, dept, unit, name))
+    data_bytes, n, tid = template_bytes(spec, data or None, rows)
+    out = Path(out)
+    atomic_write_bytes(out, data_bytes)
+    return TemplateResult(out, kind, n, tid)
+
+
+BATCH_COLUMNS = ("实施单位", "主管部门", "项目名称")
+
+
+def read_units_csv(path: str | Path) -> list[dict]:
+    """Rows of a units CSV (实施单位,主管部门[,项目名称]); UTF-8 (with or without BOM) or GBK."""
+    raw = Path(path).read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UsageError(f"{path}: 无法识别文件编码，请另存为 UTF-8 编码的 CSV。")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "实施单位" not in header or "主管部门" not in header:
+        raise UsageError(f"{path}: 第一行必须是列名，至少包含「实施单位」和「主管部门」，例如：实施单位,主管部门,项目名称")
+    rows = []
+    for i, row in enumerate(reader, start=2):
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        if not any(clean.values()):
+            continue
+        if not clean.get("实施单位"):
+            raise UsageError(f"{path} 第 {i} 行：「实施单位」为空。")
+        rows.append({k: clean.get(k, "") for k in BATCH_COLUMNS})
+    if not rows:
+        raise UsageError(f"{path}: 没有任何单位行。")
+    return rows
+
+
+def batch_filename(row: dict, year: int | None, kind_name: str) -> str:
+    parts = [row["实施单位"]] + ([row["项目名称"]] if row.get("项目名称") else []) + ([str(year)] if year else [])
+    return safe_filename("_".join(parts + [kind_name])) + ".xlsx"
