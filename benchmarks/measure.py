@@ -1,0 +1,100 @@
+"""Run one command and report its wall time and peak memory as one JSON line on stdout.
+
+    python benchmarks/measure.py [--stdout FILE] [--stderr FILE] -- CMD ARG...
+
+This wrapper exists so that every measurement's memory is its own: ``ru_maxrss`` of
+``RUSAGE_CHILDREN`` is the largest resident set of any descendant this process waited for
+(the command and, e.g., the workers of its process pool), and a fresh wrapper per command means
+no earlier command can leak into it. ``ru_maxrss`` is per process, so while the command runs
+the wrapper also samples the whole process tree every 10 ms and sums its proportional set
+size (PSS; RSS where smaps_rollup is unreadable): the memory a pool of workers needs together.
+The reported ``peak_kib`` is the larger of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(x) for x in fh.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def _mem_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE_KIB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_kib(root: int) -> int:
+    total, todo, seen = 0, [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _mem_kib(pid)
+        todo.extend(_children(pid))
+    return total
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stdout", default=os.devnull)
+    ap.add_argument("--stderr", default=None)
+    ap.add_argument("--cwd", default=None)
+    ap.add_argument("--interval", type=float, default=0.01)
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+    peak = [0]
+    done = threading.Event()
+    with open(a.stdout, "wb") as out, open(a.stderr or os.devnull, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=a.cwd)
+
+        def sample() -> None:
+            while not done.wait(a.interval):
+                peak[0] = max(peak[0], tree_kib(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        rc = proc.wait()
+        seconds = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    maxrss_kib = ru.ru_maxrss  # KiB on Linux
+    print(json.dumps({"returncode": rc, "seconds": seconds, "maxrss_kib": maxrss_kib,
+                      "tree_kib": peak[0], "peak_kib": max(maxrss_kib, peak[0]),
+                      "cpu_seconds": ru.ru_utime + ru.ru_stime}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
