@@ -22,20 +22,20 @@ from .spec import kinds
 HELP = """\
 绩效目标申报表 Excel 工具：生成模板 → 单位填报 → 审核 → 汇总。
 
-[b]典型流程[/b]
-
+\b
+典型流程：
   1. 生成模板发给各实施单位：
-     [cyan]xltools template project-target -o 申报表模板.xlsx --year 2026[/cyan]
-     [cyan]xltools template project-target --batch 单位清单.csv --year 2026 -o 模板/[/cyan]
+     xltools template project-target -o 申报表模板.xlsx --year 2026
+     xltools template project-target --batch 单位清单.csv --year 2026 -o 模板/
   2. 收回后审核（有错误的退回修改）：
-     [cyan]xltools validate 收回/[/cyan]
+     xltools validate 收回/
   3. 汇总为单位汇总表：
-     [cyan]xltools merge 收回/ -o 汇总表/[/cyan]
+     xltools merge 收回/ -o 汇总表/
 
 退出码：0 通过（可有警告）；1 有错误或拒绝汇总；2 文件无法读取或用法错误。
 """
 
-app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
 Kind = Enum("Kind", {k.replace("-", "_"): k for k in kinds()}, type=str)  # type: ignore[misc]
