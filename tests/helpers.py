@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 
 from xltools.indicators import parse_target
-from xltools.spec import get_path, load_spec, sum_parts
+from xltools.spec import compute, get_path, load_spec
 from xltools.template import template_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,10 +57,7 @@ def valid_form(**over) -> dict:
 def expected(form: dict) -> dict:
     """What `xltools read` returns for a form typed as ``form``: totals recomputed, parts added."""
     out = {"表单": SPEC.kind}
-    flat = copy.deepcopy(form)
-    for f in SPEC.totals:
-        group = flat.setdefault(f.path[0], {})
-        group[f.path[1]] = sum_parts(flat, SPEC, f)
+    flat = compute(SPEC, copy.deepcopy(form))
     for key in SPEC.key_order:
         if key == "表单":
             continue

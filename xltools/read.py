@@ -24,7 +24,7 @@ from .errors import UnreadableFile
 from .indicators import parse_target
 from .rules import Finding, Rule
 from .safety import precheck
-from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, kinds, load_spec, sum_parts
+from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, compute, kinds, load_spec
 
 Grid = list[list]
 
@@ -258,9 +258,10 @@ def _title_position(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
 
 
 def _label_score(sheet: Sheet, spec: FormSpec, dr: int, dc: int) -> float:
+    labelled = [f for f in spec.fields if f.label_area is not None and f.anchor is None]
     hits = sum(label_key(sheet.at(f.label_area.row + dr, f.label_area.col + dc)) == label_key(f.label)
-               for f in spec.fields)
-    return hits / max(len(spec.fields), 1)
+               for f in labelled)
+    return hits / max(len(labelled), 1)
 
 
 def _locate(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
@@ -344,13 +345,18 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
     dr, dc = shift
     form = Form(spec.kind, {}, file, sheet.name)
     flat: dict = {"表单": spec.kind}
+    rows: dict[str, int] = {}
+    for table in spec.tables:
+        flat[table.key], rows[table.key] = _extract_table(sheet, spec, table, form, dr, dc)
     for f in spec.fields:
-        row, col = f.area.row + dr, f.area.col + dc
+        area = spec.area(f, rows.get(f.anchor)) if f.anchor else f.area
+        row, col = area.row + dr, area.col + dc
         form.cells[f.path] = a1(row, col)
         raw = sheet.at(row, col)
-        if f.type == "total":
-            form.stored[f.key] = to_number(raw)
-            _set(flat, f.path, None)  # keeps the printed key order; recomputed below
+        if not f.is_input:
+            # Computed here from the inputs; what the file holds is kept only to compare.
+            form.stored[f.key] = clean_text(raw) if f.derive == "grade" else to_number(raw)
+            _set(flat, f.path, None)  # keeps the printed key order
             continue
         value = normalise(raw, f.type)
         if f.type == "choice" and isinstance(value, str):
@@ -358,10 +364,7 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
             if squeezed in spec.lists.get(f.list or "", ()):
                 value = squeezed
         _set(flat, f.path, value)
-    for f in spec.totals:
-        _set(flat, f.path, sum_parts(flat, spec, f))
-    for table in spec.tables:
-        flat[table.key] = _extract_table(sheet, spec, table, form, dr, dc)
+    compute(spec, flat)
     for key in spec.empty_lists:
         flat.setdefault(key, [])
     form.data = {k: flat.get(k) for k in spec.key_order}
@@ -378,16 +381,32 @@ def _column_value(sheet: Sheet, row: int, col: Column, dc: int):
     return value
 
 
-def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: int, dc: int) -> list[dict]:
+def _table_end(sheet: Sheet, spec: FormSpec, table: Table, header: int, dc: int) -> int:
+    """The first sheet row after the table: the row of the first label anchored below it
+    (e.g. 总分), else the end of the sheet."""
+    below = [f for f in spec.anchored(table.key) if f.label_area is not None]
+    if below:
+        first = min(below, key=lambda f: f.label_area.row)
+        want, col = label_key(first.label), first.label_area.col + dc
+        for r in range(header + 1, len(sheet.grid)):
+            if label_key(sheet.at(r, col)) == want:
+                return r - first.label_area.row
+    return len(sheet.grid)
+
+
+def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: int, dc: int) -> tuple[list, int]:
+    """The table's non-blank rows, and how many sheet rows it spans (for anchored fields)."""
     header = _find_header(sheet, table, dr, dc)
     rows: list[dict] = []
     if header is None:
         form.next_row[table.key] = a1(table.header_row + dr + 1, table.columns[0].col + dc)
-        return rows
+        return rows, 0
+    end = _table_end(sheet, spec, table, header, dc)
     fill = [c for c in table.columns if c.type == "choice"] if table.hierarchy else []
+    target = table.target
     previous: dict = {}
     last_row = header
-    for r in range(header + 1, len(sheet.grid)):
+    for r in range(header + 1, end):
         values = {c.key: _column_value(sheet, r, c, dc) for c in table.columns}
         if all(v is None for v in values.values()):
             continue
@@ -402,13 +421,13 @@ def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: i
         for c in table.columns:
             form.cells[(table.key, i, c.key)] = a1(r, c.col + dc)
         entry = dict(values)
-        if table.hierarchy and "指标值" in values:
-            entry.update(parse_target(values["指标值"]).parts())
+        if table.parse_target and target is not None:
+            entry.update(parse_target(values[target.key]).parts())
         rows.append(entry)
         previous = values
         last_row = r
     form.next_row[table.key] = a1(last_row + 1, table.columns[0].col + dc)
-    return rows
+    return rows, end - header - 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,21 +15,22 @@ from pathlib import Path
 
 from .errors import SpecError
 
-FIELD_TYPES = {"text", "longtext", "choice", "year", "date", "money", "total"}
+FIELD_TYPES = {"text", "longtext", "choice", "year", "date", "money", "total", "derived", "constant"}
+COMPUTED_TYPES = {"total", "derived", "constant"}
 COLUMN_TYPES = {"text", "choice", "target", "money", "number", "year"}
 
 META_SHEET = "_xltools"   # very hidden: kind, spec version, role, template id
 LISTS_SHEET = "_lists"    # hidden: the dropdown lists
 
 _FIELD_KEYS = {"key", "label", "label_cell", "label_style", "cell", "type", "required", "list",
-               "prompt", "sum_of"}
+               "prompt", "sum_of", "derive", "args", "value", "anchor"}
 _COLUMN_KEYS = {"key", "label", "col", "type", "required", "list", "cascade_from", "prompt"}
 _TABLE_KEYS = {"key", "label", "label_col", "header_row", "min_rows", "required", "hierarchy",
-               "columns"}
-_TEXT_KEYS = {"cell", "text", "style"}
+               "columns", "highlights", "parse_target"}
+_TEXT_KEYS = {"cell", "text", "style", "anchor"}
 _SPEC_KEYS = {"kind", "version", "title", "name", "sheet", "money_unit", "indicators", "columns",
               "key_order", "identity", "group_by", "empty_lists", "lists", "texts", "fields",
-              "tables", "summary_title", "summary_columns"}
+              "tables", "summary_title", "summary_columns", "carry"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +104,9 @@ class Area:
     def merged(self) -> bool:
         return (self.first_row, self.first_col) != (self.last_row, self.last_col)
 
+    def shifted(self, rows: int) -> Area:
+        return Area(self.first_row + rows, self.first_col, self.last_row + rows, self.last_col)
+
     def cells(self):
         for r in range(self.first_row, self.last_row + 1):
             for c in range(self.first_col, self.last_col + 1):
@@ -118,13 +122,14 @@ class Text:
     area: Area
     text: str
     style: str
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: str
-    label_area: Area
+    label_area: Area | None   # None: the label is a row/column header printed as a text
     area: Area
     type: str
     required: bool = False
@@ -132,6 +137,10 @@ class Field:
     prompt: str | None = None
     sum_of: tuple[str, ...] = ()
     label_style: str = "label"
+    derive: str | None = None       # for type "derived": a name in xltools.derive.DERIVATIONS
+    args: tuple[str, ...] = ()      # field keys, or "<table>.<column>" for a whole table column
+    value: float | None = None      # for type "constant"
+    anchor: str | None = None       # a table key: rows count from the first row below that table
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -143,7 +152,7 @@ class Field:
 
     @property
     def is_input(self) -> bool:
-        return self.type != "total"
+        return self.type not in COMPUTED_TYPES
 
 
 @dataclass(frozen=True)
@@ -166,12 +175,19 @@ class Column:
 class Table:
     key: str
     label: str
-    label_col: int
+    label_col: int | None   # a section label merged down the table's left side, if any
     header_row: int  # 0-based
     min_rows: int
     columns: tuple[Column, ...]
     required: bool = False
     hierarchy: bool = False
+    highlights: tuple[str, ...] = ()   # conditional-format formulas per row, {列名} = that row's cell
+    parse_target: bool = False         # add the parsed parts of the 指标值 (运算符/数值/单位/定性) to each row
+
+    @property
+    def target(self) -> Column | None:
+        """The column holding the 指标值 (type "target"), if any."""
+        return next((c for c in self.columns if c.type == "target"), None)
 
     def row(self, i: int) -> int:
         """0-based sheet row of the i-th data row."""
@@ -236,6 +252,7 @@ class FormSpec:
     tables: tuple[Table, ...]
     summary_title: str = "{实施单位} {年度} 年度汇总表"
     summary_columns: tuple[str, ...] = ()
+    carry: dict = field(default_factory=dict)   # other kind → how its values carry into this one
     hierarchy: Hierarchy | None = None
     source: Path | None = field(default=None, compare=False)
 
@@ -251,7 +268,30 @@ class FormSpec:
 
     @property
     def totals(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.type == "total")
+        """Computed fields (sums and other derivations), in dependency order."""
+        return tuple(f for f in self.fields if f.type in ("total", "derived"))
+
+    @property
+    def constants(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.type == "constant")
+
+    def anchored_base(self, table_key: str, rows: int) -> int:
+        """The 0-based sheet row just below ``rows`` data rows of a table."""
+        return self.table(table_key).header_row + 1 + rows
+
+    def area(self, f: Field | Text, rows: int | None) -> Area:
+        """Where a field (or text) sits when its anchor table has ``rows`` rows."""
+        if f.anchor is None:
+            return f.area
+        return f.area.shifted(self.anchored_base(f.anchor, rows or 0))
+
+    def label_area(self, f: Field, rows: int | None) -> Area | None:
+        if f.label_area is None or f.anchor is None:
+            return f.label_area
+        return f.label_area.shifted(self.anchored_base(f.anchor, rows or 0))
+
+    def anchored(self, table_key: str) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.anchor == table_key)
 
     def choices(self, list_name: str) -> tuple[str, ...]:
         if list_name == "一级指标" and self.hierarchy:
@@ -274,11 +314,41 @@ def get_path(values: dict | None, path: tuple[str, ...]):
     return cur
 
 
-def sum_parts(values: dict | None, spec: FormSpec, f: Field) -> float | None:
-    """A total is the sum of its non-empty numeric parts; None when all are empty."""
-    parts = [get_path(values, spec.field(k).path) for k in f.sum_of]
-    nums = [p for p in parts if isinstance(p, (int, float)) and not isinstance(p, bool)]
-    return round(sum(nums), 2) if nums else None
+def column_arg(spec: FormSpec, arg: str) -> tuple[Table, Column] | None:
+    """``"<table>.<column>"`` names a whole table column; anything else is a field key."""
+    head, _, rest = arg.partition(".")
+    for t in spec.tables:
+        if t.key == head:
+            for c in t.columns:
+                if c.key == rest:
+                    return t, c
+    return None
+
+
+def arg_value(spec: FormSpec, data: dict | None, arg: str):
+    tc = column_arg(spec, arg)
+    if tc:
+        return [row.get(tc[1].key) for row in (get_path(data, (tc[0].key,)) or [])]
+    return get_path(data, spec.field(arg).path)
+
+
+def set_path(data: dict, path: tuple[str, ...], value) -> None:
+    cur = data
+    for p in path[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[path[-1]] = value
+
+
+def compute(spec: FormSpec, data: dict) -> dict:
+    """Set every constant and derived field of ``data`` from its inputs (in spec order)."""
+    from .derive import DERIVATIONS
+
+    for f in spec.constants:
+        set_path(data, f.path, f.value)
+    for f in spec.totals:
+        fn = DERIVATIONS[f.derive].python
+        set_path(data, f.path, fn(*[arg_value(spec, data, a) for a in f.args]))
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,10 +391,13 @@ def _build(data: dict, source: Path) -> FormSpec:
         if f["type"] not in FIELD_TYPES:
             raise SpecError(f"{where} 字段 {f['key']}: 未知类型 {f['type']}")
         fields.append(Field(
-            key=f["key"], label=f["label"], label_area=Area.parse(f["label_cell"]),
+            key=f["key"], label=f["label"],
+            label_area=Area.parse(f["label_cell"]) if f.get("label_cell") else None,
             area=Area.parse(f["cell"]), type=f["type"], required=f.get("required", False),
             list=f.get("list"), prompt=f.get("prompt"), sum_of=tuple(f.get("sum_of", ())),
             label_style=f.get("label_style", "label"),
+            derive=f.get("derive") or ("sum" if f["type"] == "total" else None),
+            args=tuple(f.get("args", f.get("sum_of", ()))), value=f.get("value"), anchor=f.get("anchor"),
         ))
     tables = []
     for t in data.get("tables", []):
@@ -340,14 +413,17 @@ def _build(data: dict, source: Path) -> FormSpec:
                 cascade_from=c.get("cascade_from"), prompt=c.get("prompt"),
             ))
         tables.append(Table(
-            key=t["key"], label=t["label"], label_col=col_index(t["label_col"]),
+            key=t["key"], label=t["label"],
+            label_col=col_index(t["label_col"]) if t.get("label_col") else None,
             header_row=int(t["header_row"]) - 1, min_rows=int(t.get("min_rows", 10)),
             columns=tuple(cols), required=t.get("required", False), hierarchy=t.get("hierarchy", False),
+            highlights=tuple(h["when"] for h in t.get("highlights", ())),
+            parse_target=t.get("parse_target", False),
         ))
     texts = []
     for x in data.get("texts", []):
         _check_keys(f"{where} 文字", x, _TEXT_KEYS)
-        texts.append(Text(Area.parse(x["cell"]), x["text"], x.get("style", "label")))
+        texts.append(Text(Area.parse(x["cell"]), x["text"], x.get("style", "label"), x.get("anchor")))
     spec = FormSpec(
         kind=data["kind"], version=int(data["version"]), title=data["title"], name=data["name"],
         sheet=data["sheet"], money_unit=data.get("money_unit", "元"),
@@ -359,6 +435,7 @@ def _build(data: dict, source: Path) -> FormSpec:
         hierarchy=_load_hierarchy(data["indicators"]) if data.get("indicators") else None,
         summary_title=data.get("summary_title", "{实施单位} {年度} 年度汇总表"),
         summary_columns=tuple(data.get("summary_columns", ())),
+        carry=data.get("carry", {}),
         source=source,
     )
     _check_consistency(spec)
@@ -376,13 +453,23 @@ def _check_consistency(spec: FormSpec) -> None:
     for k in spec.summary_columns:
         if k not in keys:
             raise SpecError(f"{spec.kind}: 汇总列 {k} 不是字段")
-    taken: dict[tuple[int, int], str] = {}
-    for what, area in [(f.key, f.area) for f in spec.fields] + [(f.key + "(标签)", f.label_area)
-                                                               for f in spec.fields] + [
-            (t.text, t.area) for t in spec.texts]:
-        for rc in area.cells():
+    for f in spec.fields:
+        if f.type == "derived":
+            from .derive import DERIVATIONS
+
+            if f.derive not in DERIVATIONS:
+                raise SpecError(f"{spec.kind}: 字段 {f.key} 的计算方式 {f.derive} 未定义")
+        if f.anchor is not None:
+            spec.table(f.anchor)
+    taken: dict[tuple, str] = {}
+    items = [(f.key, f.area, f.anchor) for f in spec.fields]
+    items += [(f.key + "(标签)", f.label_area, f.anchor) for f in spec.fields if f.label_area]
+    items += [(t.text, t.area, t.anchor) for t in spec.texts]
+    for what, area, anchor in items:
+        for r, c in area.cells():
+            rc = (anchor, r, c)
             if rc in taken:
-                raise SpecError(f"{spec.kind}: 单元格 {a1(*rc)} 同时用于 {taken[rc]} 和 {what}")
+                raise SpecError(f"{spec.kind}: 单元格 {a1(r, c)} 同时用于 {taken[rc]} 和 {what}")
             taken[rc] = what
 
 

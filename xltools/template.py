@@ -24,7 +24,9 @@ import xlsxwriter
 from . import __version__
 from .errors import SpecError, UsageError
 from .fsutil import atomic_write_bytes, safe_filename
-from .spec import LISTS_SHEET, META_SHEET, Area, Field, FormSpec, Table, col_letter, get_path, load_spec, sum_parts
+from .derive import DERIVATIONS
+from .spec import (LISTS_SHEET, META_SHEET, Area, Field, FormSpec, Table, a1, col_letter, column_arg, compute,
+                   get_path, load_spec)
 
 # xlsxwriter options that keep every string a string: text typed as "=SUM(1,2)" never
 # becomes a formula, "00123" never a number, "http://…" never a link.
@@ -35,6 +37,7 @@ DATE_RANGE = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
 
 INPUT_FILL = "#FFF2CC"
 LABEL_FILL = "#F2F2F2"
+CARRIED_FILL = "#E7E6E6"
 HEADER_FILL = "#DDEBF7"
 MISSING_FILL = "#FFC7CE"
 
@@ -57,6 +60,7 @@ class Styles:
     def __init__(self, wb: xlsxwriter.Workbook, editable: bool):
         base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
         inp = dict(base, locked=not editable, **({"bg_color": INPUT_FILL} if editable else {}))
+        fixed = dict(base, bg_color=CARRIED_FILL)  # carried over from another form: locked
         self.title = wb.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center",
                                     "valign": "vcenter"})
         self.subtitle_right = wb.add_format({"font_size": 11, "align": "right", "valign": "vcenter"})
@@ -64,18 +68,18 @@ class Styles:
         self.label = wb.add_format(dict(base, bg_color=LABEL_FILL))
         self.section = wb.add_format(dict(base, bold=True, align="center", bg_color=LABEL_FILL))
         self.header = wb.add_format(dict(base, bold=True, align="center", bg_color=HEADER_FILL))
-        self.text = wb.add_format(dict(inp, num_format="@"))
-        self.longtext = wb.add_format(dict(inp, num_format="@", valign="top"))
-        self.money = wb.add_format(dict(inp, num_format="#,##0.00", align="right"))
-        self.date = wb.add_format(dict(inp, num_format="yyyy-mm-dd", align="center"))
-        self.year = wb.add_format(dict(inp, num_format="0", align="center", border=0,
-                                       bottom=1 if editable else 0, font_size=11))
+        self.note = wb.add_format(dict(base, font_size=9, font_color="#595959"))
         self.total = wb.add_format(dict(base, num_format="#,##0.00", align="right", bold=True,
                                         bg_color=LABEL_FILL))
+        self.derived_text = wb.add_format(dict(base, align="center", bold=True, bg_color=LABEL_FILL))
         self.missing = wb.add_format({"bg_color": MISSING_FILL, "font_color": "#9C0006"})
-        self.by_type = {"text": self.text, "choice": self.text, "longtext": self.longtext,
-                        "target": self.text, "money": self.money, "number": self.money,
-                        "date": self.date, "year": self.year}
+        formats = {"text": "@", "choice": "@", "longtext": "@", "target": "@", "money": "#,##0.00",
+                   "number": "0.00", "date": "yyyy-mm-dd", "year": "0"}
+        extra = {"longtext": {"valign": "top"}, "money": {"align": "right"}, "number": {"align": "right"},
+                 "date": {"align": "center"}, "year": {"align": "center", "border": 0, "font_size": 11,
+                                                       "bottom": 1 if editable else 0}}
+        self.by_type = {t: wb.add_format(dict(inp, num_format=nf, **extra.get(t, {}))) for t, nf in formats.items()}
+        self.carried = {t: wb.add_format(dict(fixed, num_format=nf, **extra.get(t, {}))) for t, nf in formats.items()}
 
     def named(self, name: str):
         return getattr(self, name)
@@ -115,38 +119,58 @@ class ListSheet:
 
 
 class SheetWriter:
+    """Lays out one form sheet from its spec.
+
+    ``carried`` names inputs whose values come from another form (field keys, and
+    ``"<table>.<column>"`` for table columns): they are written locked, in grey.
+    """
+
     def __init__(self, wb: xlsxwriter.Workbook, spec: FormSpec, *, editable: bool,
                  lists: ListSheet | None = None, styles: Styles | None = None):
         self.wb, self.spec, self.editable, self.lists = wb, spec, editable, lists
         self.st = styles or Styles(wb, editable)
 
-    def rows_for(self, values: dict | None, table: Table, rows: int | None) -> int:
+    def rows_for(self, values: dict | None, table: Table, rows: int | None, carried=frozenset()) -> int:
         data = len(get_path(values, (table.key,)) or [])
+        if any(k.startswith(table.key + ".") for k in carried):
+            return max(data, 1)   # carried indicators: exactly those rows, no room for more
         floor = table.min_rows if self.editable else 1
         return max(floor, rows or 0, data)
 
-    def write(self, ws, values: dict | None = None, rows: int | None = None) -> int:
+    def write(self, ws, values: dict | None = None, rows: int | None = None, carried=frozenset()) -> int:
         """Write one form; returns the last used 0-based row."""
         spec, st = self.spec, self.st
+        values = compute(spec, json_copy(values or {}))
+        self.n = {t.key: self.rows_for(values, t, rows, carried) for t in spec.tables}
         for i, width in enumerate(spec.columns):
             ws.set_column(i, i, width)
         ws.hide_gridlines(2)
+        last = 0
         for t in spec.texts:
-            self._put_string(ws, t.area, t.text, st.named(t.style))
+            area = self._area(t)
+            self._put_string(ws, area, t.text, st.named(t.style))
+            last = max(last, area.last_row)
         ws.set_row(0, 30)
         for f in spec.fields:
-            self._put_string(ws, f.label_area, f.label, st.named(f.label_style))
-            if f.type == "total":
-                self._write_total(ws, f, values)
+            la = spec.label_area(f, self.n.get(f.anchor))
+            if la is not None:
+                self._put_string(ws, la, f.label, st.named(f.label_style))
+            area = self._area(f)
+            last = max(last, area.last_row)
+            if f.type in ("total", "derived"):
+                self._write_formula(ws, f, area, values)
+            elif f.type == "constant":
+                self._put(ws, area, f.value, "number", st.total if f.value is not None else st.label)
             else:
-                self._put_value(ws, f.area, get_path(values, f.path), f.type)
-                if self.editable:
-                    self._validate_field(ws, f)
+                is_carried = f.key in carried
+                fmt = (st.carried if is_carried else st.by_type)[f.type if f.type in st.by_type else "text"]
+                self._put(ws, area, get_path(values, f.path), f.type, fmt)
+                if self.editable and not is_carried:
+                    self._validate_field(ws, f, area)
             if f.type == "longtext":
-                ws.set_row(f.area.first_row, 150)
-        last = 0
+                ws.set_row(area.first_row, 150)
         for table in spec.tables:
-            last = max(last, self._write_table(ws, table, values, rows))
+            last = max(last, self._write_table(ws, table, values, carried))
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -162,44 +186,56 @@ class SheetWriter:
 
     # -- cells --------------------------------------------------------------------------------
 
+    def _area(self, f) -> Area:
+        return self.spec.area(f, self.n.get(f.anchor) if f.anchor else None)
+
     def _put_string(self, ws, area: Area, text: str, fmt) -> None:
         if area.merged:
             ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
         ws.write_string(area.row, area.col, text, fmt)
 
-    def _put_value(self, ws, area: Area, value, typ: str) -> None:
-        fmt = self.st.by_type[typ]
+    def _put(self, ws, area: Area, value, typ: str, fmt) -> None:
         if area.merged:
             ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
         write_typed(ws, area.row, area.col, value, typ, fmt)
 
-    def _write_total(self, ws, f: Field, values: dict | None) -> None:
-        refs = ",".join(self.spec.field(k).ref for k in f.sum_of)
-        fmt = self.st.total
-        if f.area.merged:
-            ws.merge_range(f.area.first_row, f.area.first_col, f.area.last_row, f.area.last_col, "", fmt)
-        cached = sum_parts(values, self.spec, f)
-        ws.write_formula(f.area.row, f.area.col, f'=IF(COUNT({refs})=0,"",SUM({refs}))', fmt,
-                         "" if cached is None else cached)
+    def ref(self, arg: str) -> str:
+        """The Excel reference of a derivation argument: a field's cell or a table column's range."""
+        tc = column_arg(self.spec, arg)
+        if tc:
+            table, col = tc
+            n = self.n[table.key]
+            return f"{col.letter}{table.row(0) + 1}:{col.letter}{table.row(n - 1) + 1}"
+        return self._area(self.spec.field(arg)).ref
 
-    # -- the indicator table -----------------------------------------------------------------
+    def _write_formula(self, ws, f: Field, area: Area, values: dict) -> None:
+        cached = get_path(values, f.path)
+        fmt = self.st.total if f.derive != "grade" else self.st.derived_text
+        if area.merged:
+            ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
+        formula = DERIVATIONS[f.derive].excel(*[self.ref(a) for a in f.args])
+        ws.write_formula(area.row, area.col, formula, fmt, "" if cached is None else cached)
 
-    def _write_table(self, ws, table: Table, values: dict | None, rows: int | None) -> int:
+    # -- tables --------------------------------------------------------------------------------
+
+    def _write_table(self, ws, table: Table, values: dict, carried) -> int:
         st = self.st
-        n = self.rows_for(values, table, rows)
+        n = self.n[table.key]
         first, last = table.row(0), table.row(n - 1)
-        label_area = Area(table.header_row, table.label_col, last, table.label_col)
-        self._put_string(ws, label_area, table.label, st.section)
+        if table.label_col is not None:
+            self._put_string(ws, Area(table.header_row, table.label_col, last, table.label_col),
+                             table.label, st.section)
         for c in table.columns:
             ws.write_string(table.header_row, c.col, c.label, st.header)
-        ws.set_row(table.header_row, 24)
+        ws.set_row(table.header_row, 30)
         data = get_path(values, (table.key,)) or []
+        fmts = {c.key: (st.carried if f"{table.key}.{c.key}" in carried else st.by_type)[c.type] for c in table.columns}
         for i in range(n):
             row = data[i] if i < len(data) else {}
             for c in table.columns:
-                write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, st.by_type[c.type])
+                write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, fmts[c.key])
         if self.editable:
-            self._validate_table(ws, table, first, last)
+            self._validate_table(ws, table, first, last, carried)
         return last
 
     # -- data validation, prompts and highlighting (templates only) --------------------------
@@ -219,8 +255,11 @@ class SheetWriter:
             return {"validate": "list", "source": self.lists.ranges[list_name],
                     "error_message": f"请从下拉列表中选择「{label}」。"}
         if typ == "money":
+            unit = self.spec.money_unit
             return {"validate": "decimal", "criteria": ">=", "value": 0,
-                    "error_message": "请填写不小于 0 的金额（元），最多两位小数，不要带单位或逗号以外的符号。"}
+                    "error_message": f"请填写不小于 0 的金额（{unit}），最多两位小数，不要带单位。"}
+        if typ == "number":
+            return {"validate": "decimal", "criteria": ">=", "value": 0, "error_message": "请填写不小于 0 的数字。"}
         if typ == "year":
             return {"validate": "integer", "criteria": "between", "minimum": YEAR_RANGE[0],
                     "maximum": YEAR_RANGE[1], "error_message": "请填写四位年份，如 2026。"}
@@ -229,19 +268,19 @@ class SheetWriter:
                     "maximum": DATE_RANGE[1], "error_message": "请填写日期，如 2026-01-01。"}
         return {"validate": "any"}
 
-    def _validate_field(self, ws, f: Field) -> None:
-        a = f.area
+    def _validate_field(self, ws, f: Field, a: Area) -> None:
         opts = self._validation_for(f.type, f.list, f.label)
         self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.label, f.prompt)
         if f.required:
-            ref = a.ref
             ws.conditional_format(a.row, a.col, a.row, a.col, {
-                "type": "formula", "criteria": f"=LEN(TRIM({ref}))=0", "format": self.st.missing})
+                "type": "formula", "criteria": f"=LEN(TRIM({a.ref}))=0", "format": self.st.missing})
 
-    def _validate_table(self, ws, table: Table, first: int, last: int) -> None:
+    def _validate_table(self, ws, table: Table, first: int, last: int, carried) -> None:
         cols = [c.col for c in table.columns]
         lo, hi = col_letter(min(cols)), col_letter(max(cols))
         for c in table.columns:
+            if f"{table.key}.{c.key}" in carried:
+                continue
             if c.cascade_from:
                 parent = col_letter(table.column(c.cascade_from).col)
                 opts = {"validate": "list", "source": f"=INDIRECT(${parent}{first + 1})",
@@ -254,10 +293,21 @@ class SheetWriter:
                 ws.conditional_format(first, c.col, last, c.col, {
                     "type": "formula", "format": self.st.missing,
                     "criteria": f"=AND(COUNTA(${lo}{first + 1}:${hi}{first + 1})>0,LEN(TRIM({ref}))=0)"})
+        for rule in table.highlights:
+            formula = rule
+            for c in table.columns:
+                formula = formula.replace("{" + c.key + "}", f"${c.letter}{first + 1}")
+            ws.conditional_format(first, min(cols), last, max(cols), {
+                "type": "formula", "format": self.st.missing, "criteria": "=" + formula})
         if table.required:
             ws.conditional_format(first, min(cols), first, max(cols), {
                 "type": "formula", "format": self.st.missing,
                 "criteria": f"=COUNTA(${lo}${first + 1}:${hi}${last + 1})=0"})
+
+
+def json_copy(values: dict) -> dict:
+    """A deep copy of plain JSON-like data."""
+    return json.loads(json.dumps(values, ensure_ascii=False, default=str))
 
 
 def write_typed(ws, row: int, col: int, value, typ: str, fmt) -> None:
@@ -323,17 +373,20 @@ def new_workbook(target) -> xlsxwriter.Workbook:
 # Public API
 
 
-def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None = None) -> tuple[bytes, int, str]:
-    """The template (optionally pre-filled) as xlsx bytes, with its row count and id."""
+def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None = None,
+                   carried=frozenset()) -> tuple[bytes, int, str]:
+    """The template (optionally pre-filled; ``carried`` values locked) as xlsx bytes, with its
+    indicator row count and id."""
     buf = io.BytesIO()
     wb = new_workbook(buf)
     ws = wb.add_worksheet(spec.sheet)
     lists = ListSheet(wb, spec)
     writer = SheetWriter(wb, spec, editable=True, lists=lists)
-    n = writer.rows_for(values, spec.tables[0], rows) if spec.tables else 0
-    seed = json.dumps([spec.kind, spec.version, n, values], ensure_ascii=False, sort_keys=True, default=str)
+    n = writer.rows_for(values, spec.tables[0], rows, carried) if spec.tables else 0
+    seed = json.dumps([spec.kind, spec.version, n, values, sorted(carried)], ensure_ascii=False, sort_keys=True,
+                      default=str)
     template_id = hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
-    writer.write(ws, values, rows)
+    writer.write(ws, values, rows, carried)
     ws.activate()
     write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "form", "template_id": template_id,
                     "rows": n, "generator": f"xltools {__version__}"})
