@@ -17,7 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xltools.carry import carry_values  # noqa: E402
 from xltools.fsutil import atomic_write_bytes, safe_filename  # noqa: E402
+from xltools.read import Form  # noqa: E402
 from xltools.spec import kinds, load_spec  # noqa: E402
 from xltools.template import template_bytes  # noqa: E402
 
@@ -27,6 +29,27 @@ SAMPLE_SETS = {
     "hongqiao-2026": "002_hongqiao_2026.json",     # 虹桥镇: 9 submissions with the seed's real defects
 }
 PARSED = ("运算符", "数值", "单位", "定性")
+# 中山街道 2024: three 自评表 (seed 004), and the 申报表 they imply, so `validate --against` has
+# something to check: samples/zhongshan-2024/申报表/ and samples/zhongshan-2024/自评表/.
+SELFEVAL_SOURCE = "004_zhongshan_2024_selfeval.json"
+SELFEVAL_FOLDER = "zhongshan-2024"
+
+
+def implied_target(selfeval: dict) -> dict:
+    """The 申报表 a 自评表 was made from: same project, targets, and 年初预算数 in 元."""
+    funds = selfeval["项目资金"]
+    yuan = {line: round(funds[line]["年初预算数"] * 10000, 2) for line in ("当年财政拨款", "上年结转资金", "其他资金")}
+    year = selfeval["年度"]
+    return {
+        "年度": year, "项目名称": selfeval["项目名称"], "项目性质": "其他经常性项目", "项目类别": "特定目标类",
+        "主管部门": selfeval["主管部门"], "实施单位": selfeval["实施单位"],
+        "计划开始日期": f"{year}-01-01", "计划完成日期": f"{year}-12-31",
+        "项目资金": {"财政资金": None, "其他资金": None}, "年度资金": yuan,
+        "项目总目标": None, "年度总体目标": selfeval["预期目标"],
+        "绩效指标": [{"一级指标": r["一级指标"], "二级指标": r["二级指标"], "三级指标": r["三级指标"],
+                  "指标值": r["年度指标值"]} for r in selfeval["绩效指标"]],
+        "资金构成": [],
+    }
 
 
 def build() -> dict[str, bytes]:
@@ -42,6 +65,17 @@ def build() -> dict[str, bytes]:
             values["绩效指标"] = [{k: v for k, v in row.items() if k not in PARSED} for row in form["绩效指标"]]
             data, _, _ = template_bytes(load_spec(form["表单"]), values)
             out[f"samples/{folder}/{i:02d}_{safe_filename(form['项目名称'])}.xlsx"] = data
+    target_spec, self_spec = load_spec("project-target"), load_spec("project-selfeval")
+    for i, form in enumerate(json.loads((ROOT / "samples" / "source" / SELFEVAL_SOURCE).read_text("utf-8")), 1):
+        name = f"{i:02d}_{safe_filename(form['项目名称'])}.xlsx"
+        target = implied_target(form)
+        data, _, _ = template_bytes(target_spec, target)
+        out[f"samples/{SELFEVAL_FOLDER}/申报表/{name}"] = data
+        # The 自评表 as `template project-selfeval --from` makes it, then filled in.
+        _, carried = carry_values(Form("project-target", target, "", ""), "project-selfeval")
+        values = {k: v for k, v in form.items() if k not in ("表单", "总分", "评分等级")}
+        data, _, _ = template_bytes(self_spec, values, carried=carried)
+        out[f"samples/{SELFEVAL_FOLDER}/自评表/{name}"] = data
     return out
 
 

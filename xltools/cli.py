@@ -78,7 +78,8 @@ def _console():
 
 @app.command(epilog="示例：xltools template project-target -o 申报表模板.xlsx --year 2026 --rows 50")
 def template(
-    kind: Annotated[Kind, typer.Argument(help="表单类型：project-target = 项目支出绩效目标申报表")],
+    kind: Annotated[Kind, typer.Argument(
+        help="表单类型：project-target = 项目支出绩效目标申报表；project-selfeval = 项目支出绩效自评表")],
     out: Annotated[Path, typer.Option("-o", "--out", help="输出 .xlsx 文件；与 --batch 一起用时为输出文件夹")],
     year: Annotated[int | None, typer.Option(help="预填年度，如 2026", min=2000, max=2100)] = None,
     dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
@@ -87,11 +88,24 @@ def template(
     rows: Annotated[int, typer.Option(help="绩效指标可填行数（至少 40）", min=1, max=1000)] = 40,
     batch: Annotated[Path | None, typer.Option(
         help="单位清单 CSV（列：实施单位,主管部门[,项目名称]），每行生成一份预填模板到 -o 文件夹")] = None,
+    from_: Annotated[Path | None, typer.Option(
+        "--from", help="由填好的申报表（或汇总表）生成自评表：项目、预算和指标带入并锁定")] = None,
 ) -> None:
-    """生成锁定的 Excel 填报模板（只有黄色单元格可填，带下拉列表和填写提示）。"""
-    from .spec import load_spec
-    from .template import batch_filename, read_units_csv, template_workbook
+    """生成锁定的 Excel 填报模板（只有黄色单元格可填，带下拉列表和填写提示）。
 
+    \b
+    年底自评：xltools template project-selfeval --from 申报表.xlsx -o 自评表.xlsx
+              xltools template project-selfeval --from 汇总表.xlsx -o 自评表/
+    """
+    from .spec import load_spec
+    from .template import batch_filename, read_units_csv, template_workbook, templates_from
+
+    if from_ is not None:
+        made = templates_from(kind.value, from_, out, rows=rows if rows != 40 else None)
+        for res in made:
+            typer.echo(str(res.path))
+        _err(f"已由 {from_} 生成 {len(made)} 份模板（带入的项目、预算和指标已锁定）")
+        return
     if batch is None:
         if out.suffix.lower() != ".xlsx":
             raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
@@ -142,11 +156,17 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text：按文件分组的清单；json：结果列表")]
     = ReportFormat.text,
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
 ) -> None:
-    """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。"""
+    """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。
+
+    \b
+    自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
+    """
     from .validate import validate_paths
 
-    report = validate_paths(paths, progress=_progress("审核"))
+    report = validate_paths(paths, progress=_progress("审核"), against=against or ())
     if format is ReportFormat.json:
         typer.echo(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False, indent=2))
     else:

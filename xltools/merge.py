@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .fsutil import atomic_path, safe_filename
+from .derive import DERIVATIONS
 from .read import Form
 from .spec import FormSpec, col_letter, get_path
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
@@ -164,38 +165,54 @@ def _label(spec: FormSpec, key: str) -> str:
 
 def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
     cols = list(spec.summary_columns)
+    fields = [spec.field(k) for k in cols]
     first = forms[0].data
     title = spec.summary_title.format(**{k: first.get(k) or "" for k in spec.group_by})
+    table = spec.tables[0] if spec.tables else None
     headers = ["序号"] + [_label(spec, k) for k in cols] + ["指标数", "工作表"]
     ws.merge_range(0, 0, 0, len(headers) - 1, "", fmt["title"])
     ws.write_string(0, 0, title, fmt["title"])
     ws.set_row(0, 28)
     for c, h in enumerate(headers):
         ws.write_string(1, c, h, fmt["header"])
-    types = [spec.field(k).type for k in cols]
+
+    def kind_of(f) -> str:
+        if f.type in ("money", "total") or (f.type == "derived" and f.derive != "grade"):
+            return "money"
+        return f.type if f.type in ("date",) else "text"
+
+    kinds = [kind_of(f) for f in fields]
     for r, (form, name) in enumerate(zip(forms, names), start=2):
         ws.write_number(r, 0, r - 1, fmt["number"])
-        for c, (key, typ) in enumerate(zip(cols, types), start=1):
-            kind = "money" if typ in ("money", "total") else typ
-            write_typed(ws, r, c, get_path(form.data, spec.field(key).path), kind,
-                        fmt.get(kind, fmt["text"]))
-        ws.write_number(r, len(cols) + 1, len(form.data.get("绩效指标") or []), fmt["number"])
+        for c, (f, kind) in enumerate(zip(fields, kinds), start=1):
+            write_typed(ws, r, c, get_path(form.data, f.path), kind, fmt[kind])
+        ws.write_number(r, len(cols) + 1, len(form.data.get(table.key) or []) if table else 0, fmt["number"])
         ws.write_string(r, len(cols) + 2, name, fmt["text"])
     last = len(forms) + 1
     total_row = last + 1
     ws.write_string(total_row, 0, "合计", fmt["total_label"])
-    for c, (key, typ) in enumerate(zip(cols, types), start=1):
-        if typ in ("money", "total"):
-            values = [get_path(f.data, spec.field(key).path) for f in forms]
+    # The unit's total row: sums of amounts; a derived column (e.g. 执行率) over the totals.
+    total_cells = {}
+    for c, f in enumerate(fields, start=1):
+        if f.type in ("money", "total"):
+            values = [get_path(x.data, f.path) for x in forms]
             total = round(sum(v for v in values if isinstance(v, (int, float))), 2)
-            ref = f"{col_letter(c)}3:{col_letter(c)}{last + 1}"
-            ws.write_formula(total_row, c, f"=SUM({ref})", fmt["total"], total)
+            ws.write_formula(total_row, c, f"=SUM({col_letter(c)}3:{col_letter(c)}{last + 1})", fmt["total"], total)
+            total_cells[f.key] = (f"{col_letter(c)}{total_row + 1}", total)
+    for c, f in enumerate(fields, start=1):
+        if f.key in total_cells:
+            continue
+        if f.type == "derived" and f.derive != "sum" and all(a in total_cells for a in f.args):
+            d = DERIVATIONS[f.derive]
+            value = d.python(*[total_cells[a][1] for a in f.args])
+            ws.write_formula(total_row, c, d.excel(*[total_cells[a][0] for a in f.args]), fmt["total"],
+                             "" if value is None else value)
         else:
             ws.write_blank(total_row, c, None, fmt["total"])
-    ws.write_number(total_row, len(cols) + 1, sum(len(f.data.get("绩效指标") or []) for f in forms), fmt["total"])
+    n_rows = sum(len(x.data.get(table.key) or []) for x in forms) if table else 0
+    ws.write_number(total_row, len(cols) + 1, n_rows, fmt["total"])
     ws.write_blank(total_row, len(cols) + 2, None, fmt["total"])
-    widths = [6] + [22 if t in ("text", "choice") else 16 for t in types] + [8, 24]
-    widths[1] = 28
+    widths = [6] + [28 if i == 0 else (22 if k == "text" else 16) for i, k in enumerate(kinds)] + [8, 24]
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     ws.freeze_panes(2, 2)
@@ -207,8 +224,11 @@ def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt
 
 def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
     table = spec.tables[0]
-    keys = [c.key for c in table.columns]
-    headers = ["序号", "项目名称"] + [c.label for c in table.columns] + list(DETAIL_PARTS) + ["工作表"]
+    parts = DETAIL_PARTS if table.parse_target else ()
+    headers = ["序号", "项目名称"] + [c.label for c in table.columns] + list(parts) + ["工作表"]
+    types = [("number" if c.type in ("number", "money") else "text") for c in table.columns]
+    types += ["number" if k == "数值" else "text" for k in parts]
+    keys = [c.key for c in table.columns] + list(parts)
     for c, h in enumerate(headers):
         ws.write_string(0, c, h, fmt["header"])
     r = 1
@@ -216,15 +236,13 @@ def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt:
         for row in form.data.get(table.key) or []:
             ws.write_number(r, 0, r, fmt["number"])
             write_typed(ws, r, 1, form.data.get("项目名称"), "text", fmt["text"])
-            for c, k in enumerate(keys, start=2):
-                write_typed(ws, r, c, row.get(k), "text", fmt["text"])
-            base = 2 + len(keys)
-            for c, k in enumerate(DETAIL_PARTS, start=base):
-                write_typed(ws, r, c, row.get(k), "number" if k == "数值" else "text",
-                            fmt["number"] if k == "数值" else fmt["text"])
-            ws.write_string(r, base + len(DETAIL_PARTS), name, fmt["text"])
+            for c, (k, t) in enumerate(zip(keys, types), start=2):
+                write_typed(ws, r, c, row.get(k), t, fmt[t])
+            ws.write_string(r, 2 + len(keys), name, fmt["text"])
             r += 1
-    for c, w in enumerate([6, 26, 12, 18, 30, 20, 8, 10, 12, 12, 22]):
+    widths = [6, 26] + [30 if c.type in ("text", "target") and c.key != "年度指标值" else 14 for c in table.columns]
+    widths += [8] * len(parts) + [22]
+    for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)

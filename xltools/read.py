@@ -24,7 +24,7 @@ from .errors import UnreadableFile
 from .indicators import parse_target
 from .rules import Finding, Rule
 from .safety import precheck
-from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, compute, kinds, load_spec
+from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, compute, get_path, kinds, load_spec
 
 Grid = list[list]
 
@@ -40,6 +40,7 @@ class Form:
     cells: dict[tuple, str] = field(default_factory=dict)       # key path → A1 of its input cell
     stored: dict[str, object] = field(default_factory=dict)     # total key → value found in the file
     next_row: dict[str, str] = field(default_factory=dict)      # table key → A1 where a new row goes
+    computed: dict[str, object] = field(default_factory=dict)   # computed field key → recomputed value
 
     @property
     def spec(self) -> FormSpec:
@@ -200,9 +201,13 @@ def load_sheets(path: str | Path) -> list[Sheet]:
     precheck(path)
     import python_calamine as pc
 
+    from .safety import is_parser_error
+
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types, and sometimes plain ones
+    except BaseException as exc:  # calamine raises its own error types, plain ones, and Rust panics
+        if not is_parser_error(exc):
+            raise
         if type(exc).__name__ == "PasswordError":
             raise UnreadableFile(str(path), Rule.FILE_ENCRYPTED.code, Rule.FILE_ENCRYPTED.format()) from exc
         raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
@@ -217,7 +222,9 @@ def load_sheets(path: str | Path) -> list[Sheet]:
                 s = wb.get_sheet_by_name(meta.name)
                 rows = s.to_python(skip_empty_area=False)
                 r0, c0 = s.start if s.start else (0, 0)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_parser_error(exc):
+                    raise
                 raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
                                      Rule.FILE_UNREADABLE.format(reason=f"工作表「{meta.name}」: {_short(exc)}")) from exc
             if r0 or c0:
@@ -365,6 +372,7 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
                 value = squeezed
         _set(flat, f.path, value)
     compute(spec, flat)
+    form.computed = {f.key: get_path(flat, f.path) for f in spec.totals}
     for key in spec.empty_lists:
         flat.setdefault(key, [])
     form.data = {k: flat.get(k) for k in spec.key_order}

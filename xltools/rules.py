@@ -51,6 +51,8 @@ class Rule(Enum):
     YEAR_INVALID = RuleDef("year-invalid", ERROR, "「{label}」的值「{value}」不是有效年份，请填写四位年份，如 2026。")
     MONEY_INVALID = RuleDef("money-invalid", ERROR,
                             "「{label}」的值「{value}」不是金额，请填写数字（单位：{unit}），如 1234.50。")
+    NUMBER_INVALID = RuleDef("number-invalid", ERROR, "「{label}」的值「{value}」不是数字，请填写数字，如 6.00。")
+    NUMBER_NEGATIVE = RuleDef("number-negative", ERROR, "「{label}」为负数（{value}），请更正。")
     MONEY_NEGATIVE = RuleDef("money-negative", ERROR, "「{label}」为负数（{value}），金额不能小于 0，请更正。")
     TOTAL_MISMATCH = RuleDef("total-mismatch", ERROR,
                              "「{label}」为 {actual}，但各分项之和为 {expected}，请核对分项金额（合计应由公式自动计算）。")
@@ -87,6 +89,33 @@ class Rule(Enum):
                                "指标值「{value}」中的年份 {found} 不是本表年度 {year}，请确认。")
     ASCII_OPERATOR = RuleDef("ascii-operator", WARNING,
                              "指标值「{value}」使用了半角运算符「{op}」，请改为「{fixed}」。")
+    # --- 自评表: funds and scores ------------------------------------------------------------
+    EXEC_OVER_BUDGET = RuleDef("exec-over-budget", WARNING,
+                               "「{label}」全年执行数 {done} 大于全年预算数 {budget}（万元），请核对。")
+    WEIGHTS_SUM = RuleDef("weights-sum", ERROR,
+                          "指标分值合计 {indicators} 加预算执行率分数 {funds} 为 {total}，应为 100，请调整各指标分值。")
+    SCORE_RANGE = RuleDef("score-range", ERROR, "「{name}」得分 {score} 不在 0 到分值 {points} 之间，请更正。")
+    REASON_MISSING = RuleDef("reason-missing", ERROR,
+                             "「{name}」得分 {score} 低于分值 {points}，请在「偏差原因分析及改进措施」中说明原因和改进措施。")
+    REASON_UNNEEDED = RuleDef("reason-unneeded", WARNING,
+                              "「{name}」已得满分，却填写了偏差原因，请确认得分或删除偏差原因。")
+    SCORE_CONVENTION = RuleDef("score-convention", WARNING,
+                               "「{name}」目标 {target}、实际 {actual}：{verdict}，按评分规则应得 {suggested}，表中为 {score}。{hint}")
+    QUALITATIVE_TIER = RuleDef("qualitative-tier", WARNING,
+                               "「{name}」的实际完成值「{actual}」不是规定的档次，定性指标请填 达成指标、部分达成指标并具有一定效果 或 未达成指标。")
+    GRADE_MISMATCH = RuleDef("grade-mismatch", ERROR,
+                             "评分等级「{stored}」与总分 {score} 不符，应为「{grade}」（优 ≥ 90，良 80–90，中 60–80，差 < 60）。")
+    STALE_CACHE = RuleDef("stale-cache", WARNING,
+                          "「{label}」在文件中为 {stored}，按表中数据重新计算为 {computed}：文件可能被不重算公式的程序修改过，请在 Excel 中打开后保存。")
+    # --- validate --against ------------------------------------------------------------------
+    AGAINST_MISSING = RuleDef("against-missing", ERROR,
+                              "在 {other} 中找不到项目「{name}」（{unit}，{year} 年度）的申报表，无法核对。")
+    AGAINST_FIELD = RuleDef("against-field", ERROR,
+                            "「{label}」为 {have}，与申报表（{other}）中的 {want} 不一致，请按申报表更正。")
+    AGAINST_ADDED = RuleDef("against-added", ERROR, "指标「{name}」不在申报表（{other}）中，自评表不能新增指标。")
+    AGAINST_DROPPED = RuleDef("against-dropped", ERROR, "申报表（{other}）中的指标「{name}」在自评表中缺失，请补上。")
+    AGAINST_CHANGED = RuleDef("against-changed", ERROR,
+                              "指标「{name}」的「{label}」为 {have}，与申报表（{other}）中的 {want} 不一致。")
     # --- across files ----------------------------------------------------------------------
     DUPLICATE_PROJECT = RuleDef("duplicate-project", ERROR,
                                 "项目「{name}」（{unit}，{year} 年度）重复提交：{other} 中已有同一项目，请删除其中一份。")

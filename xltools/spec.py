@@ -30,7 +30,7 @@ _TABLE_KEYS = {"key", "label", "label_col", "header_row", "min_rows", "required"
 _TEXT_KEYS = {"cell", "text", "style", "anchor"}
 _SPEC_KEYS = {"kind", "version", "title", "name", "sheet", "money_unit", "indicators", "columns",
               "key_order", "identity", "group_by", "empty_lists", "lists", "texts", "fields",
-              "tables", "summary_title", "summary_columns", "carry"}
+              "tables", "summary_title", "summary_columns", "carry", "period", "checks"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +253,8 @@ class FormSpec:
     summary_title: str = "{实施单位} {年度} 年度汇总表"
     summary_columns: tuple[str, ...] = ()
     carry: dict = field(default_factory=dict)   # other kind → how its values carry into this one
+    period: tuple[str, ...] = ()               # (start, end) date fields: start ≤ end, both in 年度
+    checks: tuple[str, ...] = ()               # extra rule groups of xltools.validate.CHECKS
     hierarchy: Hierarchy | None = None
     source: Path | None = field(default=None, compare=False)
 
@@ -436,6 +438,8 @@ def _build(data: dict, source: Path) -> FormSpec:
         summary_title=data.get("summary_title", "{实施单位} {年度} 年度汇总表"),
         summary_columns=tuple(data.get("summary_columns", ())),
         carry=data.get("carry", {}),
+        period=tuple(data.get("period", ())),
+        checks=tuple(data.get("checks", ())),
         source=source,
     )
     _check_consistency(spec)

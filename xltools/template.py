@@ -416,6 +416,40 @@ def template_workbook(kind: str, out: str | Path, *, year: int | None = None, de
     return TemplateResult(out, kind, n, tid)
 
 
+def templates_from(kind: str, source: str | Path, out: str | Path, *, rows: int | None = None) -> list[TemplateResult]:
+    """Templates of ``kind`` pre-filled (and locked where carried) from the forms in ``source``
+    — one form: ``out`` is the .xlsx; a 汇总表 of several: ``out`` is a folder, one per project."""
+    from .carry import carry_values
+    from .read import read_workbook
+
+    spec = load_spec(kind)
+    result = read_workbook(source)
+    forms = [f for f in result.forms if f.kind in spec.carry]
+    if not forms:
+        kinds_ = "、".join(load_spec(k).name for k in spec.carry) or "（无）"
+        raise UsageError(f"{source} 中没有可用于生成{spec.name}的表单（需要：{kinds_}）。")
+    out = Path(out)
+    if len(forms) > 1 and out.suffix.lower() == ".xlsx":
+        raise UsageError(f"{source} 含 {len(forms)} 个项目，请把 -o 改为文件夹，每个项目生成一份{spec.name}。")
+    made = []
+    taken: set[str] = set()
+    for form in forms:
+        values, carried = carry_values(form, kind)
+        if out.suffix.lower() == ".xlsx":
+            target = out
+        else:
+            name = safe_filename(f"{values.get('项目名称') or '未命名'}_{values.get('年度') or ''}_{spec.name}")
+            stem, n = name, 2
+            while name in taken:
+                name, n = f"{stem}_{n}", n + 1
+            taken.add(name)
+            target = out / f"{name}.xlsx"
+        data, nrows, tid = template_bytes(spec, values, rows, carried)
+        atomic_write_bytes(target, data)
+        made.append(TemplateResult(target, kind, nrows, tid))
+    return made
+
+
 BATCH_COLUMNS = ("实施单位", "主管部门", "项目名称")
 
 

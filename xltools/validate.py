@@ -105,7 +105,14 @@ def _indicator_schema(spec: FormSpec, table):
     level1 = set(h.level1)
     pairs = {(l1, l2) for l1 in level1 for l2 in h.level2(l1)}
     counts, bad_rate_units = h.count_units, h.rate_bad_units
-    columns = {c.key: pa.Column(object, nullable=not c.required) for c in table.columns}
+    def numeric(c):
+        checks = [pa.Check(lambda s: s.map(_is_number), name=Rule.NUMBER_INVALID.code)]
+        checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0), name=Rule.NUMBER_NEGATIVE.code))
+        return checks
+
+    columns = {c.key: pa.Column(object, nullable=not c.required,
+                                checks=numeric(c) if c.type in ("money", "number") else [])
+               for c in table.columns}
     one = table.columns[0].key
     columns[one] = pa.Column(object, nullable=False,
                              checks=[pa.Check(lambda s: s.map(lambda v: v in level1), name=Rule.NOT_IN_LIST.code)])
@@ -192,13 +199,13 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
             out.append(_field_finding(forms[i], spec, check, column))
         # --- one frame of all indicator rows
         for table in spec.tables:
-            if not table.hierarchy:
+            if not table.hierarchy or table.target is None:
                 continue
             records, where = [], []
             for i in idx:
                 year = forms[i].data.get("年度")
                 for r, row in enumerate(forms[i].data.get(table.key) or []):
-                    t = parse_target(row.get("指标值"))
+                    t = parse_target(row.get(table.target.key))
                     rec = {c.key: row.get(c.key) for c in table.columns}
                     rec.update(t.parts())
                     rec.update(_raw_op=t.raw_operator, _parsed=t.parsed, _years=t.years, _year=year)
@@ -233,13 +240,16 @@ def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -
 def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: str | None) -> Finding:
     row = form.data[table.key][r]
     name = row.get("三级指标") or ""
-    value = row.get("指标值")
+    value = row.get(table.target.key)
     t = parse_target(value)
     if check == "not_nullable":
-        rule = Rule.VALUE_EMPTY if column == "指标值" else Rule.TABLE_REQUIRED
+        rule = Rule.VALUE_EMPTY if column == table.target.key else Rule.TABLE_REQUIRED
         cell = form.cells[(table.key, r, column)]
         return finding(rule, form.file, form.sheet, cell, n=r + 1, label=table.column(column).label, name=name)
-    target_col = column if check == Rule.NOT_IN_LIST.code else _WIDE_TARGET_COLUMN.get(check, "指标值")
+    if check in (Rule.NUMBER_INVALID.code, Rule.NUMBER_NEGATIVE.code):
+        return finding(BY_CODE[check], form.file, form.sheet, form.cells[(table.key, r, column)],
+                       label=table.column(column).label, value=row.get(column))
+    target_col = column if check == Rule.NOT_IN_LIST.code else _WIDE_TARGET_COLUMN.get(check, table.target.key)
     cell = form.cells[(table.key, r, target_col)]
     rule = BY_CODE[check]
     kw = dict(name=name, value=value, unit=t.unit, level1=row.get("一级指标"), level2=row.get("二级指标"),
@@ -267,29 +277,54 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
     out: list[Finding] = []
     data = form.data
     add = out.append
-    # Totals: the value found in the file (if any) against the recomputed sum.
+    # Computed values: what the file holds (if anything) against the recomputation.
     for f in spec.totals:
-        stored, computed = form.stored.get(f.key), get_path(data, f.path)
-        if _is_number(stored) and computed is not None and abs(stored - computed) > 0.005:
-            add(finding(Rule.TOTAL_MISMATCH, form.file, form.sheet, form.cells[f.path], label=f.label.rstrip(":"),
-                        actual=_fmt_money(stored), expected=_fmt_money(computed)))
-        elif isinstance(stored, str):
-            add(finding(Rule.TOTAL_MISMATCH, form.file, form.sheet, form.cells[f.path], label=f.label.rstrip(":"),
-                        actual=stored, expected=_fmt_money(computed or 0)))
-    # Dates: order, and inside the form's year.
-    start, end, year = data.get("计划开始日期"), data.get("计划完成日期"), data.get("年度")
-    if _is_iso_date(start) and _is_iso_date(end) and start > end:
-        add(finding(Rule.DATE_ORDER, form.file, form.sheet, form.cells[("计划开始日期",)], start=start, end=end))
-    if isinstance(year, int):
-        for key in ("计划开始日期", "计划完成日期"):
-            v = data.get(key)
-            if _is_iso_date(v) and int(v[:4]) != year:
-                add(finding(Rule.DATE_OUTSIDE_YEAR, form.file, form.sheet, form.cells[(key,)], label=key,
-                            value=v, year=year))
+        stored, computed = form.stored.get(f.key), form.computed.get(f.key)
+        cell, label = form.cells[f.path], f.label.rstrip(":")
+        if stored is None:
+            continue
+        if f.derive == "grade":
+            if computed is not None and stored != computed:
+                add(finding(Rule.GRADE_MISMATCH, form.file, form.sheet, cell, stored=stored,
+                            score=_fmt_money(form.computed.get(f.args[0])), grade=computed))
+            continue
+        differs = (not _is_number(stored)) or computed is None or abs(stored - computed) > 0.005
+        if not differs:
+            continue
+        if f.derive == "sum":
+            add(finding(Rule.TOTAL_MISMATCH, form.file, form.sheet, cell, label=label,
+                        actual=_fmt_money(stored), expected=_fmt_money(computed if computed is not None else 0)))
+        else:
+            add(finding(Rule.STALE_CACHE, form.file, form.sheet, cell, label=label, stored=_fmt_money(stored),
+                        computed=_fmt_money(computed) if computed is not None else "空"))
+    # The planned period: start ≤ end, both inside the form's year.
+    if len(spec.period) == 2:
+        (start_key, end_key), year = spec.period, data.get("年度")
+        start, end = data.get(start_key), data.get(end_key)
+        if _is_iso_date(start) and _is_iso_date(end) and start > end:
+            add(finding(Rule.DATE_ORDER, form.file, form.sheet, form.cells[(start_key,)], start=start, end=end))
+        if isinstance(year, int):
+            for key in spec.period:
+                v = data.get(key)
+                if _is_iso_date(v) and int(v[:4]) != year:
+                    add(finding(Rule.DATE_OUTSIDE_YEAR, form.file, form.sheet, form.cells[(key,)], label=key,
+                                value=v, year=year))
     for table in spec.tables:
         if table.hierarchy:
             out.extend(_indicator_rules(form, spec, table))
+    for name in spec.checks:
+        out.extend(CHECKS[name](form, spec))
     return out
+
+
+def _check_selfeval(form: Form, spec: FormSpec) -> list[Finding]:
+    from .scoring import check_selfeval
+
+    return check_selfeval(form, spec)
+
+
+# Rule groups a spec can ask for with `checks = [...]`.
+CHECKS = {"selfeval": _check_selfeval}
 
 
 def _indicator_rules(form: Form, spec: FormSpec, table) -> list[Finding]:
@@ -400,12 +435,45 @@ def collect(results: Iterable[ReadResult | UnreadableFile]) -> Report:
     return report
 
 
-def validate_paths(paths: Iterable[str | Path], progress=None) -> Report:
-    """Read and validate every workbook (folders searched for *.xlsx); never raises for a file."""
+def validate_paths(paths: Iterable[str | Path], progress=None, against: Iterable[str | Path] = ()) -> Report:
+    """Read and validate every workbook (folders searched for *.xlsx); never raises for a file.
+
+    ``against``: the forms these were carried from (e.g. the 申报表 of 自评表); differences
+    from them are reported too (not their own findings).
+    """
     results = read_paths(paths)
     if progress:
         results = progress(results)
     report = collect(results)
     report.findings.extend(validate_forms(report.forms))
+    against = list(against)
+    if against:
+        report.findings.extend(_against(report, against))
     report.findings = sort_findings(report.findings, report.files)
     return report
+
+
+def _against(report: Report, paths: list) -> list[Finding]:
+    from .carry import compare
+
+    sources: dict[tuple, Form] = {}
+    for res in read_paths(paths):
+        if isinstance(res, UnreadableFile):
+            report.unreadable.append(res)
+            report.files.append(res.path)
+            report.findings.append(unreadable_finding(res))
+            continue
+        for form in res.forms:
+            sources.setdefault((form.kind, form.identity()), form)
+    out = []
+    names = "、".join(str(p) for p in paths)
+    for form in report.forms:
+        carries = form.spec.carry
+        match = next((sources[(k, form.identity())] for k in carries if (k, form.identity()) in sources), None)
+        if match is None:
+            ident = form.identity()
+            out.append(finding(Rule.AGAINST_MISSING, form.file, form.sheet, form.cells.get(("项目名称",)),
+                               name=ident[0], unit=ident[1], year=ident[2], other=names))
+            continue
+        out.extend(compare(form, match))
+    return out
