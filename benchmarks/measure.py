@@ -6,9 +6,10 @@ This wrapper exists so that every measurement's memory is its own: ``ru_maxrss``
 ``RUSAGE_CHILDREN`` is the largest resident set of any descendant this process waited for
 (the command and, e.g., the workers of its process pool), and a fresh wrapper per command means
 no earlier command can leak into it. ``ru_maxrss`` is per process, so while the command runs
-the wrapper also samples the whole process tree every 10 ms and sums its proportional set
-size (PSS; RSS where smaps_rollup is unreadable): the memory a pool of workers needs together.
-The reported ``peak_kib`` is the larger of the two.
+the wrapper also samples the whole process tree and sums its resident sets (``/proc/PID/statm``;
+cheap, and an upper bound: pages shared between a pool's workers count once per worker): the
+memory a pool of workers needs together. Sampling backs off so that it never takes more than
+about 2 % of one core (every 20 ms at best). The reported ``peak_kib`` is the larger of the two.
 """
 
 from __future__ import annotations
@@ -38,13 +39,6 @@ def _children(pid: int) -> list[int]:
 
 def _mem_kib(pid: int) -> int:
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
         with open(f"/proc/{pid}/statm") as fh:
             return int(fh.read().split()[1]) * PAGE_KIB
     except (OSError, IndexError, ValueError):
@@ -68,7 +62,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stdout", default=os.devnull)
     ap.add_argument("--stderr", default=None)
     ap.add_argument("--cwd", default=None)
-    ap.add_argument("--interval", type=float, default=0.01)
+    ap.add_argument("--interval", type=float, default=0.02)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
@@ -79,8 +73,11 @@ def main(argv: list[str]) -> int:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=a.cwd)
 
         def sample() -> None:
-            while not done.wait(a.interval):
+            wait = a.interval
+            while not done.wait(wait):
+                c0 = time.thread_time()
                 peak[0] = max(peak[0], tree_kib(proc.pid))
+                wait = max(a.interval, 50 * (time.thread_time() - c0))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -89,10 +86,12 @@ def main(argv: list[str]) -> int:
         done.set()
         sampler.join()
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
     maxrss_kib = ru.ru_maxrss  # KiB on Linux
     print(json.dumps({"returncode": rc, "seconds": seconds, "maxrss_kib": maxrss_kib,
                       "tree_kib": peak[0], "peak_kib": max(maxrss_kib, peak[0]),
-                      "cpu_seconds": ru.ru_utime + ru.ru_stime}))
+                      "cpu_seconds": ru.ru_utime + ru.ru_stime,
+                      "wrapper_cpu_seconds": me.ru_utime + me.ru_stime}))
     return 0
 
 
