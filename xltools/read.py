@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,21 +69,28 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+# Full-width ASCII variants (U+FF01–U+FF5E) to ASCII, and the ideographic space to a space.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def _fold(text: str) -> str:
-    """Full-width ASCII variants (digits, letters, punctuation) to ASCII; ideographic space to space."""
-    return "".join(unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" else ch
-                   for ch in text).replace("\u3000", " ")
+    return text.translate(_FOLD)
 
 
 def number_text(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 
 
+_RUNS = re.compile(r"[ \t\u3000]{2,}|[\t\u3000\n]")
+
+
 def clean_text(v, *, collapse: bool = True) -> str | None:
     """A cell as text: stray spaces trimmed (and collapsed unless it is a long text)."""
     if v is None:
         return None
-    if isinstance(v, bool):
+    if v.__class__ is str:
+        s = v
+    elif isinstance(v, bool):
         s = "TRUE" if v else "FALSE"
     elif isinstance(v, float):
         s = number_text(v)
@@ -93,10 +100,14 @@ def clean_text(v, *, collapse: bool = True) -> str | None:
         s = v.isoformat()
     else:
         s = str(v)
-    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u00a0" in s:
+        s = s.replace("\u00a0", " ")
     if collapse:
-        s = _WS.sub(" ", s)
-    else:
+        if _RUNS.search(s):
+            s = _WS.sub(" ", s.replace("\n", " "))
+    elif " \n" in s or "\t\n" in s or "\u3000\n" in s:
         s = "\n".join(line.rstrip() for line in s.split("\n"))
     s = s.strip(" \t\n\u3000")
     return s or None
@@ -215,8 +226,8 @@ def load_sheets(path: str | Path) -> list[Sheet]:
     sheets = []
     try:
         for meta in wb.sheets_metadata:
-            if "WorkSheet" not in str(meta.typ):
-                continue
+            if "WorkSheet" not in str(meta.typ) or meta.name == LISTS_SHEET:
+                continue  # the dropdown lists are ours: nothing to read there
             vis = str(meta.visible).rsplit(".", 1)[-1].lower()
             try:
                 s = wb.get_sheet_by_name(meta.name)
@@ -462,10 +473,61 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
     return out
 
 
-def read_paths(paths: Iterable[str | Path]) -> Iterator[ReadResult | UnreadableFile]:
-    """Read every workbook; an unreadable one yields its :class:`UnreadableFile` instead."""
-    for display, p in expand_paths(paths):
-        yield read_one(display, p)
+def default_jobs(n_files: int) -> int:
+    """Worker processes for reading: one per core (at most 4) for batches, none for a few files.
+    ``XLTOOLS_JOBS`` overrides (1 = read in this process)."""
+    env = os.environ.get("XLTOOLS_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if n_files < 16:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def read_paths(paths: Iterable[str | Path], jobs: int | None = None) -> Iterator[ReadResult | UnreadableFile]:
+    """Read every workbook, in order; an unreadable one yields its :class:`UnreadableFile`.
+
+    Batches are read by a pool of worker processes (forked before the caller imports pandas).
+    A worker that dies on a file (a crafted file can abort a native parser) costs only that
+    file: it is reported as unreadable and the rest are read on.
+    """
+    items = expand_paths(paths)
+    jobs = default_jobs(len(items)) if jobs is None else jobs
+    if jobs <= 1:
+        for display, p in items:
+            yield read_one(display, p)
+        return
+    yield from _read_pool(items, jobs)
+
+
+def _read_item(item: tuple[str, Path]) -> ReadResult | UnreadableFile:
+    return read_one(*item)
+
+
+def _read_pool(items: list[tuple[str, Path]], jobs: int) -> Iterator[ReadResult | UnreadableFile]:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    done = 0
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            chunk = max(1, min(16, len(items) // (jobs * 8) or 1))
+            for res in pool.map(_read_item, items, chunksize=chunk):
+                done += 1
+                yield res
+        return
+    except BrokenProcessPool:
+        pass
+    # A worker died: read the rest one file per process, so the culprit is named.
+    for display, p in items[done:]:
+        try:
+            with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                yield pool.submit(read_one, display, p).result()
+        except BrokenProcessPool:
+            yield UnreadableFile(display, Rule.FILE_UNREADABLE.code,
+                                 Rule.FILE_UNREADABLE.format(reason="读取时解析程序异常终止，文件可能已损坏或被恶意构造"))
 
 
 def read_one(display: str, path: Path) -> ReadResult | UnreadableFile:

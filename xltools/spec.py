@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from .errors import SpecError
@@ -55,6 +55,7 @@ def col_letter(index: int) -> str:
     return out
 
 
+@lru_cache(maxsize=65536)
 def a1(row: int, col: int) -> str:
     """0-based (row, col) -> 'B3'."""
     return f"{col_letter(col)}{row + 1}"
@@ -184,7 +185,7 @@ class Table:
     highlights: tuple[str, ...] = ()   # conditional-format formulas per row, {列名} = that row's cell
     parse_target: bool = False         # add the parsed parts of the 指标值 (运算符/数值/单位/定性) to each row
 
-    @property
+    @cached_property
     def target(self) -> Column | None:
         """The column holding the 指标值 (type "target"), if any."""
         return next((c for c in self.columns if c.type == "target"), None)
@@ -213,7 +214,7 @@ class Hierarchy:
     count_units: frozenset[str]
     rate_bad_units: frozenset[str]
 
-    @property
+    @cached_property
     def level1(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for tree in self.layouts.values():
@@ -228,9 +229,18 @@ class Hierarchy:
                 seen.setdefault(v, None)
         return tuple(seen)
 
+    @cached_property
+    def _pairs(self) -> dict[tuple[str, str], frozenset[str]]:
+        out: dict[tuple[str, str], set[str]] = {}
+        for name, tree in self.layouts.items():
+            for l1, l2s in tree.items():
+                for l2 in l2s:
+                    out.setdefault((l1, l2), set()).add(name)
+        return {k: frozenset(v) for k, v in out.items()}
+
     def layouts_of(self, level1: str, level2: str) -> frozenset[str]:
         """The layouts in which level2 sits under level1 (empty: a hierarchy error)."""
-        return frozenset(n for n, tree in self.layouts.items() if level2 in tree.get(level1, ()))
+        return self._pairs.get((level1, level2), frozenset())
 
 
 @dataclass(frozen=True)

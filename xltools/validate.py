@@ -84,7 +84,7 @@ def _field_schema(spec: FormSpec):
         checks = []
         if f.type == "choice":
             allowed = set(spec.choices(f.list))
-            checks.append(pa.Check(lambda s, a=allowed: s.map(lambda v: v in a), name=Rule.NOT_IN_LIST.code))
+            checks.append(pa.Check(lambda s, a=allowed: s.isin(a), name=Rule.NOT_IN_LIST.code))
         elif f.type == "money":
             checks.append(pa.Check(lambda s: s.map(_is_number), name=Rule.MONEY_INVALID.code))
             checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0),
@@ -115,32 +115,37 @@ def _indicator_schema(spec: FormSpec, table):
                for c in table.columns}
     one = table.columns[0].key
     columns[one] = pa.Column(object, nullable=False,
-                             checks=[pa.Check(lambda s: s.map(lambda v: v in level1), name=Rule.NOT_IN_LIST.code)])
+                             checks=[pa.Check(lambda s: s.isin(level1), name=Rule.NOT_IN_LIST.code)])
+
+    def col(d, key) -> list:
+        return d[key].tolist()
 
     def hierarchy(d):
-        return [not (a in level1 and b is not None) or (a, b) in pairs for a, b in zip(d["一级指标"], d["二级指标"])]
+        return [not (a in level1 and b is not None) or (a, b) in pairs
+                for a, b in zip(col(d, "一级指标"), col(d, "二级指标"))]
 
     def percent(d):
-        return [not (u == "%" and _is_number(n) and n > 100) for u, n in zip(d["单位"], d["数值"])]
+        return [not (u == "%" and _is_number(n) and n > 100) for u, n in zip(col(d, "单位"), col(d, "数值"))]
 
     def rate_unit(d):
-        return [not (is_rate(name) and u in bad_rate_units) for name, u in zip(d["三级指标"], d["单位"])]
+        return [not (is_rate(name) and u in bad_rate_units) for name, u in zip(col(d, "三级指标"), col(d, "单位"))]
 
     def count(d):
         return [not (u in counts and _is_number(n) and (n < 0 or (op in ("<", "≤") and n <= 0)))
-                for u, n, op in zip(d["单位"], d["数值"], d["运算符"])]
+                for u, n, op in zip(col(d, "单位"), col(d, "数值"), col(d, "运算符"))]
 
     def ascii_op(d):
-        return [op not in ASCII_OPERATORS for op in d["_raw_op"]]
+        return [op not in ASCII_OPERATORS for op in col(d, "_raw_op")]
 
     def unparseable(d):
-        return list(d["_parsed"])
+        return col(d, "_parsed")
 
     def no_operator(d):
-        return [not (_is_number(n) and op is None) for n, op in zip(d["数值"], d["运算符"])]
+        return [not (_is_number(n) and op is None) for n, op in zip(col(d, "数值"), col(d, "运算符"))]
 
     def date_year(d):
-        return [not any(y != year for y in ys) or not isinstance(year, int) for ys, year in zip(d["_years"], d["_year"])]
+        return [not any(y != year for y in ys) or not isinstance(year, int)
+                for ys, year in zip(col(d, "_years"), col(d, "_year"))]
 
     wide = [(hierarchy, Rule.HIERARCHY), (percent, Rule.PERCENT_OVER_100), (rate_unit, Rule.RATE_UNIT),
             (count, Rule.COUNT_NONPOSITIVE), (ascii_op, Rule.ASCII_OPERATOR),
@@ -194,7 +199,6 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
         # --- one frame of all forms' fields
         rows = [{f.key: get_path(forms[i].data, f.path) for f in spec.inputs} for i in idx]
         df = pd.DataFrame(rows, index=idx, columns=[f.key for f in spec.inputs], dtype=object)
-        df = df.astype(object).where(df.notna(), None)
         for check, column, i in _failures(_field_schema(spec), df):
             out.append(_field_finding(forms[i], spec, check, column))
         # --- one frame of all indicator rows
@@ -214,7 +218,6 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
             if not records:
                 continue
             tf = pd.DataFrame(records, dtype=object)
-            tf = tf.astype(object).where(tf.notna(), None)
             for check, column, k in _failures(_indicator_schema(spec, table), tf):
                 i, r = where[k]
                 out.append(_row_finding(forms[i], spec, table, r, check, column))
@@ -337,7 +340,7 @@ def _indicator_rules(form: Form, spec: FormSpec, table) -> list[Finding]:
             out.append(finding(Rule.NO_INDICATORS, form.file, form.sheet, where))
         return out
     # Both indicator layouts in one form (a warning on each row of the minority layout).
-    layouts = [h.layouts_of(r.get("一级指标"), r.get("二级指标")) for r in rows]
+    layouts = [h.layouts_of(r.get("一级指标"), r.get("二级指标")) for r in rows]  # cached per pair
     decisive = [ls for ls in layouts if len(ls) == 1]
     if decisive:
         votes: dict[str, int] = defaultdict(int)
