@@ -139,14 +139,21 @@ def read(
     from .errors import UnreadableFile
     from .read import read_paths
 
-    forms, failed = [], 0
+    # Streamed one form at a time: 10,000 files never sit in memory as one JSON text.
+    failed, first = 0, True
+    out = sys.stdout
+    out.write("[")
     for res in read_paths(files):
         if isinstance(res, UnreadableFile):
             failed += 1
             _err(f"{res.path}: {res.message}")
-        else:
-            forms.extend(res.forms)
-    typer.echo(json.dumps([f.data for f in forms], ensure_ascii=False, indent=2))
+            continue
+        for form in res.forms:
+            text = json.dumps(form.data, ensure_ascii=False, indent=2)
+            out.write(("\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
+            first = False
+    out.write("\n]\n" if not first else "]\n")
+    out.flush()
     if failed:
         raise typer.Exit(2)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import UsageError
 from .fsutil import atomic_path, safe_filename
 from .derive import DERIVATIONS
-from .read import Form
+from .read import Form, default_jobs
 from .spec import FormSpec, col_letter, get_path
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
 from .validate import Report, validate_paths
@@ -112,10 +112,36 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, progr
         if out.exists() and not out.is_dir():
             raise UsageError(f"{out} 已存在且不是文件夹；汇总到文件时请以 .xlsx 结尾。")
         targets = {key: out / output_name(forms[0].spec, key) for key, forms in groups.items()}
-    for key, forms in groups.items():
-        write_summary(targets[key], forms)
-        result.outputs.append(targets[key])
+    jobs = default_jobs(len(result.merged)) if len(groups) > 1 else 1
+    _write_all([(targets[key], forms) for key, forms in groups.items()], jobs)
+    result.outputs.extend(targets[key] for key in groups)
     return result
+
+
+_JOBS: list[tuple[Path, list[Form]]] = []
+
+
+def _write_job(i: int) -> None:
+    write_summary(*_JOBS[i])
+
+
+def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int) -> None:
+    """Write each 汇总表; several at once in forked workers, which share the forms unpickled."""
+    import multiprocessing as mp
+
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        for target, forms in jobs:
+            write_summary(target, forms)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _JOBS
+    _JOBS = jobs
+    try:
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("fork")) as pool:
+            list(pool.map(_write_job, range(len(jobs))))
+    finally:
+        _JOBS = []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -364,7 +364,7 @@ def lock_structure(xlsx: bytes) -> bytes:
 
 
 def new_workbook(target) -> xlsxwriter.Workbook:
-    wb = xlsxwriter.Workbook(target, dict(WORKBOOK_OPTIONS, in_memory=isinstance(target, io.BytesIO)))
+    wb = xlsxwriter.Workbook(target, dict(WORKBOOK_OPTIONS, in_memory=True))  # no temp file per sheet
     wb.set_properties({"created": FIXED_CREATED, "author": "xltools", "comments": f"xltools {__version__}"})
     return wb
 
