@@ -197,11 +197,12 @@ def test_cached_values_typed_over(tmp_path):
     ws["D6"] = 999.0      # 年度资金总额 全年预算数 ≠ its parts
     ws["G7"] = 50.0       # 执行率 not recalculated
     ws["B54"] = "良"      # 评分等级 typed over (40 template rows: footer at 53-54)
+    ws["G53"] = 99.0      # 总分 cached by a program that did not recalculate
     wb.save(path)
     got = sorted((f.cell, f.rule, f.severity) for f in validate_paths([path]).findings
                  if f.rule in ("total-mismatch", "stale-cache", "grade-mismatch"))
     assert got == [("B54", "grade-mismatch", "error"), ("D6", "total-mismatch", "error"),
-                   ("G7", "stale-cache", "warning")]
+                   ("G53", "stale-cache", "warning"), ("G7", "stale-cache", "warning")]
 
 
 def test_against_the_target(tmp_path):

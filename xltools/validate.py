@@ -294,7 +294,7 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
         differs = (not _is_number(stored)) or computed is None or abs(stored - computed) > 0.005
         if not differs:
             continue
-        if f.derive == "sum":
+        if f.type == "total":  # a sum of amounts typed in this form: the total is wrong
             add(finding(Rule.TOTAL_MISMATCH, form.file, form.sheet, cell, label=label,
                         actual=_fmt_money(stored), expected=_fmt_money(computed if computed is not None else 0)))
         else:
