@@ -98,7 +98,7 @@ def template(
               xltools template project-selfeval --from 汇总表.xlsx -o 自评表/
     """
     from .spec import load_spec
-    from .template import batch_filename, read_units_csv, template_workbook, templates_from
+    from .template import read_units_csv, template_batch, template_workbook, templates_from
 
     if from_ is not None:
         made = templates_from(kind.value, from_, out, rows=rows if rows != 40 else None)
@@ -115,19 +115,9 @@ def template(
     if out.suffix.lower() == ".xlsx" or (out.exists() and not out.is_dir()):
         raise UsageError(f"使用 --batch 时 -o 应为文件夹：{out}")
     units = read_units_csv(batch)
-    spec = load_spec(kind.value)
-    seen: set[str] = set()
-    items = list(enumerate(units))
-    progress = _progress("生成模板")
-    for _, row in (progress(items) if progress else items):
-        fname = batch_filename(row, year, spec.name)
-        stem, n = fname[:-5], 2
-        while fname in seen:
-            fname, n = f"{stem}_{n}.xlsx", n + 1
-        seen.add(fname)
-        template_workbook(kind.value, out / fname, year=year, dept=row.get("主管部门") or dept,
-                          unit=row["实施单位"], name=row.get("项目名称") or name, rows=rows)
-    _err(f"已生成 {len(units)} 份模板到 {out}/")
+    made = template_batch(kind.value, units, out, year=year, dept=dept, name=name, rows=rows,
+                          progress=_progress("生成模板"))
+    _err(f"已生成 {len(made)} 份模板到 {out}/")
 
 
 @app.command(epilog="示例：xltools read 收回/党群综合服务.xlsx > 数据.json")

@@ -15,7 +15,6 @@ import hashlib
 import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,24 +346,21 @@ def write_meta(wb: xlsxwriter.Workbook, meta: dict) -> None:
     ws.protect("", {"select_locked_cells": True})
 
 
-def lock_structure(xlsx: bytes) -> bytes:
-    """Add <workbookProtection lockStructure="1"/> (xlsxwriter cannot) by rewriting workbook.xml."""
-    src = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "xl/workbook.xml":
-                text = data.decode("utf-8")
-                if "<workbookProtection" not in text:
-                    text = text.replace("<bookViews>", '<workbookProtection lockStructure="1"/><bookViews>', 1)
-                data = text.encode("utf-8")
-            dst.writestr(info, data)
-    return out.getvalue()
+class _Workbook(xlsxwriter.Workbook):
+    """xlsxwriter cannot protect the workbook structure; this writes the element itself, in
+    its schema place (after <workbookPr>, before <bookViews>)."""
+
+    lock_structure = False
+
+    def _write_book_views(self) -> None:
+        if self.lock_structure:
+            self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+        super()._write_book_views()
 
 
-def new_workbook(target) -> xlsxwriter.Workbook:
-    wb = xlsxwriter.Workbook(target, dict(WORKBOOK_OPTIONS, in_memory=True))  # no temp file per sheet
+def new_workbook(target, lock_structure: bool = False) -> xlsxwriter.Workbook:
+    wb = _Workbook(target, dict(WORKBOOK_OPTIONS, in_memory=True))  # no temp file per sheet
+    wb.lock_structure = lock_structure
     wb.set_properties({"created": FIXED_CREATED, "author": "xltools", "comments": f"xltools {__version__}"})
     return wb
 
@@ -378,7 +374,7 @@ def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None 
     """The template (optionally pre-filled; ``carried`` values locked) as xlsx bytes, with its
     indicator row count and id."""
     buf = io.BytesIO()
-    wb = new_workbook(buf)
+    wb = new_workbook(buf, lock_structure=True)
     ws = wb.add_worksheet(spec.sheet)
     lists = ListSheet(wb, spec)
     writer = SheetWriter(wb, spec, editable=True, lists=lists)
@@ -391,7 +387,7 @@ def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None 
     write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "form", "template_id": template_id,
                     "rows": n, "generator": f"xltools {__version__}"})
     wb.close()
-    return lock_structure(buf.getvalue()), n, template_id
+    return buf.getvalue(), n, template_id
 
 
 def prefill(year: int | None = None, dept: str | None = None, unit: str | None = None,
@@ -484,3 +480,40 @@ def read_units_csv(path: str | Path) -> list[dict]:
 def batch_filename(row: dict, year: int | None, kind_name: str) -> str:
     parts = [row["实施单位"]] + ([row["项目名称"]] if row.get("项目名称") else []) + ([str(year)] if year else [])
     return safe_filename("_".join(parts + [kind_name])) + ".xlsx"
+
+
+def _batch_one(job: tuple) -> TemplateResult:
+    kind, target, kw = job
+    return template_workbook(kind, target, **kw)
+
+
+def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int | None = None,
+                   dept: str | None = None, name: str | None = None, rows: int | None = None,
+                   jobs: int | None = None, progress=None) -> list[TemplateResult]:
+    """One pre-filled template per row of ``units`` (实施单位, 主管部门[, 项目名称]) into folder ``out``;
+    names made unique; written by a pool of worker processes for large batches."""
+    from .read import default_jobs
+
+    spec = load_spec(kind)
+    out = Path(out)
+    seen: set[str] = set()
+    work = []
+    for row in units:
+        fname = batch_filename(row, year, spec.name)
+        stem, n = fname[:-5], 2
+        while fname in seen:
+            fname, n = f"{stem}_{n}.xlsx", n + 1
+        seen.add(fname)
+        work.append((kind, out / fname, {"year": year, "dept": row.get("主管部门") or dept, "unit": row["实施单位"],
+                                         "name": row.get("项目名称") or name, "rows": rows}))
+    jobs = default_jobs(len(work)) if jobs is None else jobs
+    if jobs <= 1:
+        results = map(_batch_one, work)
+        return list(progress(results) if progress else results)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        results = pool.map(_batch_one, work, chunksize=max(1, len(work) // (jobs * 8)))
+        return list(progress(results) if progress else results)
