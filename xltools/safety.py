@@ -33,7 +33,7 @@ import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UnreadableFile
@@ -85,9 +85,15 @@ CHUNK = 1 << 16
 MIB = 1 << 20
 
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+# The inside of a tag: quoted values may hold '>' (legal) — a quoted value is consumed whole.
+_IN_TAG = rb"""(?:[^>"']|"[^"]*"|'[^']*')"""
 # Worksheet tags <row …> and <c …>, with or without a namespace prefix, and their r= address.
 _SHEET_TAG_RE = re.compile(
-    rb'<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])(?:(?=[^>]*?\sr\s*=\s*["\']([^"\']*)["\']))?')
+    rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])(?:(?=" + _IN_TAG + rb"""*?\sr\s*=\s*["']([^"']*)["']))?""")
+_LT_IN_TAG_RE = re.compile(rb"<[^<>]*<")   # a '<' before the '>' of a tag: illegal, refused
+# A cell or row naming its address twice: which one a reader takes is up to the reader.
+_DUP_R_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:c|row)\s" + _IN_TAG + rb"*?(?<=\s)r\s*="
+                       + rb"""\s*(?:"[^"]*"|'[^']*')""" + _IN_TAG + rb"*?(?<=\s)r\s*=")
 
 _CELL_ROW_RE = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')      # how every writer starts a cell
 _CELL_COL_RE = re.compile(rb'<c r="([A-Z]{1,3})\d')
@@ -100,10 +106,11 @@ _SHEET_OTHER_RE = re.compile(rb"<sheet[\w.:\-]")
 _SI_OTHER_RE = re.compile(rb"<si[\w.:\-]")
 _MAX_SLOW = 200_000   # cells not starting <c r="A1" are walked one by one: keep that bounded
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d{1,9})$")
-_SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])[^>]*>")
-_DIM_TAG_RE = re.compile(rb'<(?:[A-Za-z_][\w.\-]*:)?dimension\s[^>]*?\bref\s*=\s*["\']([^"\']*)["\']')
-_SST_COUNT_RE = re.compile(rb'\s(uniqueCount|count)\s*=\s*["\'](\d+)["\']')
-_REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s[^>]*>")
+_SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])" + _IN_TAG + rb"*>")
+_DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
+                         + rb"""*?(?<=\s)ref\s*=\s*["']([^"']*)["']""")
+_SST_COUNT_RE = re.compile(rb'\s(uniqueCount|count)\s*=\s*["\']\s*(\d+)\s*["\']')
+_REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s" + _IN_TAG + rb"*>")
 _ATTR_RE = re.compile(rb'\s(\w+)\s*=\s*["\']([^"\']*)["\']')
 
 _XMLISH = (".xml", ".rels", ".vml")
@@ -166,7 +173,8 @@ def _ole_kind(path: Path) -> tuple[Rule, dict]:
     The directory entries (stream names, UTF-16) may sit anywhere in the file, so the whole
     file (at most ``max_file_mb``) is scanned in chunks."""
     names = {key: key.encode("utf-16-le") for key in
-             ("EncryptedPackage", "EncryptionInfo", "Workbook", "Book", "WordDocument", "PowerPoint Document")}
+             ("EncryptedPackage", "EncryptionInfo", "Workbook", "Book", "WordDocument",
+              "PowerPoint Document")}
     found: set[str] = set()
     tail = b""
     with open(path, "rb") as fh:
@@ -364,10 +372,13 @@ class _XmlScanner:
                 attrs = {k.lower(): v for k, v in _ATTR_RE.findall(m.group(0))}
                 if (attrs.get(b"type", b"").endswith(b"/worksheet")
                         and attrs.get(b"targetmode", b"").lower() != b"external"):
-                    target = _resolve(_rels_source(self.part), attrs.get(b"target", b"").decode("utf-8", "replace"))
+                    target = attrs.get(b"target", b"").decode("utf-8", "replace")
+                    target = _resolve(_rels_source(self.part), target)
                     self.targets[target] = self.targets.get(target, 0) + 1
 
     def _cells(self, data: bytes, n: int) -> None:
+        if _dup_address(data):
+            raise _malformed(self.path, f"{self.part} 中有单元格或行重复声明了地址")
         digits = _CELL_ROW_RE.findall(data)
         if len(digits) == n:
             self._explicit(data, digits)
@@ -383,7 +394,8 @@ class _XmlScanner:
         """Every cell starts <c r="A1": the extent from C-level scans, no Python loop per cell."""
         rows = list(map(int, digits))
         lo_r, hi_r = min(rows), max(rows)
-        cols = {letters: col_index(letters.decode("ascii")) + 1 for letters in set(_CELL_COL_RE.findall(data))}
+        cols = {letters: col_index(letters.decode("ascii")) + 1
+                for letters in set(_CELL_COL_RE.findall(data))}
         lo_c, hi_c = min(cols.values()), max(cols.values())
         lim = self.limits
         if hi_r > lim.max_rows or lo_r < 1:
@@ -416,7 +428,8 @@ class _XmlScanner:
                 if ref is not None:
                     rc = _ref(ref.decode("ascii", "replace"))
                     if rc is None:
-                        raise _malformed(self.path, f"{self.part} 中的单元格地址「{ref.decode('utf-8', 'replace')[:20]}」无效")
+                        shown = ref.decode("utf-8", "replace")[:20]
+                        raise _malformed(self.path, f"{self.part} 中的单元格地址「{shown}」无效")
                     row, col = rc
                 else:
                     row, col = row or 1, col + 1
@@ -435,7 +448,8 @@ class _XmlScanner:
                     try:
                         row = int(ref)
                     except ValueError:
-                        raise _malformed(self.path, f"{self.part} 中的行号「{ref.decode('utf-8', 'replace')[:20]}」无效") from None
+                        shown = ref.decode("utf-8", "replace")[:20]
+                        raise _malformed(self.path, f"{self.part} 中的行号「{shown}」无效") from None
                 else:
                     row += 1
                 if row > 1_048_576 or row < 1:
@@ -462,7 +476,9 @@ class _XmlScanner:
                 raise self._bomb(f"工作表的单元格范围合计超过 {lim.max_grid:,} 格（{self.part}）")
             if self.dimension:
                 text, (r1, c1, r2, c2) = self.dimension
-                if not (r1 <= self.min_row and c1 <= self.min_col and self.max_row <= r2 and self.max_col <= c2):
+                inside = (r1 <= self.min_row and c1 <= self.min_col
+                          and self.max_row <= r2 and self.max_col <= c2)
+                if not inside:
                     data = f"{_a1(self.min_row, self.min_col)}:{_a1(self.max_row, self.max_col)}"
                     raise _malformed(self.path, f"{self.part} 声明的范围 {text} 小于实际数据范围 {data}")
         if self.sst is not None:
@@ -476,6 +492,15 @@ class _XmlScanner:
         for target, n in self.targets.items():
             if n > 1:
                 raise _malformed(self.path, f"{n} 个工作表指向同一部件 {target}")
+
+
+def _dup_address(data: bytes) -> bool:
+    """Whether a <c> or <row> tag has two r= attributes. Counts first: when every r= is the
+    canonical ' r="' right after '<c' or '<row', there is none; otherwise the exact regex."""
+    canonical = data.count(b'<c r="') + data.count(b'<row r="')
+    if data.count(b"r=") == data.count(b'r="') == data.count(b' r="') == canonical:
+        return False
+    return bool(_DUP_R_RE.search(data))
 
 
 def _count(data: bytes, start: bytes, other: re.Pattern, colon: bytes, prefixed: re.Pattern) -> int:
@@ -506,7 +531,8 @@ def _looks_xml(name: str, head: bytes) -> bool:
     if name.lower().endswith(_XMLISH):
         return True
     h = head[:64]
-    return h.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or h.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<"))
+    return (h.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+            or h.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")))
 
 
 def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Totals) -> None:
@@ -531,10 +557,15 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
                 scanner = _XmlScanner(name, path, limits, totals)
         if not xml:
             continue
+        # Cut before the last '<': every tag before it is complete (a quoted '>' inside a tag
+        # does not end it); the last tag and the text after it wait for the next chunk.
         buf = carry + chunk
-        cut = buf.rfind(b">") + 1
-        if cut:
-            scanner.feed(buf[:cut])
+        cut = buf.rfind(b"<")
+        if cut > 0:
+            piece = buf[:cut]
+            if piece.rfind(b"<") > piece.rfind(b">") or _LT_IN_TAG_RE.search(piece):
+                raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
+            scanner.feed(piece)
             carry = buf[cut:]
         else:
             carry = buf
@@ -543,6 +574,8 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
                         reason=f"{name} 中有一段超过 {limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
     if scanner is not None:
         if carry:
+            if _LT_IN_TAG_RE.search(carry):
+                raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
             scanner.feed(carry)
         scanner.close()
 
@@ -591,20 +624,23 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_CORRUPT, reason=str(exc) or "zip 目录缺失") from exc
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.max_entries}")
+        raise _fail(path, Rule.FILE_ZIP_BOMB,
+                    reason=f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.max_entries}")
     names = [i.filename for i in infos]
     seen: set[str] = set()
     for n in names:
         if n.lower() in seen:
             raise _malformed(path, f"压缩包内有重名部件 {n}")
         seen.add(n.lower())
-    macro = sorted(n for n in names if n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/"))
+    macro = sorted(n for n in names
+                   if n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/"))
     if macro:
         raise _fail(path, Rule.FILE_MACRO, part=macro[0])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_zip_kind(set(names)))
     # Overlapping members (one compressed kernel shared by many entries) are a known bomb.
-    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + i.compress_size,
+    spans = sorted((i.header_offset,
+                    i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + i.compress_size,
                     i.filename) for i in infos)
     for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
         if start < end:

@@ -565,6 +565,26 @@ def b_prefixed_cells_beyond(p: Path) -> None:
                                    f'r="60">{cells}</x:row></sheetData>')})
 
 
+def b_quoted_gt_hides_cell(p: Path) -> None:
+    """A '>' inside a quoted attribute (legal XML) before the address: a scanner that ends tags at
+    the first '>' misses the cell; the XML parser of a reader does not."""
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<row r="60"><c foo=">" r="XFD1048576"><v>1</v></c></row>'
+                                                   "</sheetData>")})
+
+
+def b_quoted_gt_in_sst(p: Path) -> None:
+    variant(p, replace={SST: sub(r'uniqueCount="\d+"', 'foo=">" uniqueCount="4000000000"')})
+
+
+def b_address_twice(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r'<c r="A3"', '<c r="A3" r="XFD1048576"')})
+
+
+def b_lt_in_attribute(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<row r="60"><c a="<" r="XFD1048576"><v>1</v></c></row>'
+                                                   "</sheetData>")})
+
+
 def b_many_rows_in_form(p: Path) -> None:
     """6,000 indicator rows pasted below the table: inside every byte-level limit, but no form
     has that many rows (templates have at most 1,000)."""
@@ -669,6 +689,13 @@ CASES: list[Case] = [
          b_zip_encrypted_entry, extra=True),
     Case("prefixed_cells_beyond.xlsx", ("file-extent",), "prefixed cells without address, implied column GR",
          b_prefixed_cells_beyond, extra=True),
+    Case("quoted_gt_hides_cell.xlsx", ("file-extent",), "a quoted '>' before a cell's address (XFD1048576)",
+         b_quoted_gt_hides_cell, extra=True, words=("XFD1048576",)),
+    Case("quoted_gt_in_sst.xlsx", ("file-zip-bomb",), "a quoted '>' before uniqueCount=4e9", b_quoted_gt_in_sst,
+         extra=True),
+    Case("address_twice.xlsx", MALFORMED, "a cell naming two addresses", b_address_twice, extra=True),
+    Case("lt_in_attribute.xlsx", MALFORMED + ("file-extent",), "a '<' inside an attribute", b_lt_in_attribute,
+         extra=True),
     Case("many_rows_in_form.xlsx", ("table-too-long", "file-extent"),
          "6,000 indicator rows in one form", b_many_rows_in_form, extra=True,
          pending="the reader has no cap on table rows yet (patch proposed: refuse a form with more than 2,000)"),
