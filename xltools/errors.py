@@ -28,3 +28,7 @@ class UnreadableFile(XltoolsError):
         self.path = str(path)
         self.rule = rule
         self.message = message
+
+    def __reduce__(self):
+        # Rebuilt from all three fields: the read pool sends these between processes.
+        return (type(self), (self.path, self.rule, self.message))

@@ -329,7 +329,7 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
         version = to_year(meta.get("version"))
         if not isinstance(version, int) or version > spec.version:
             raise UnreadableFile(file, Rule.SPEC_NEWER.code,
-                                 Rule.SPEC_NEWER.format(found=meta.get("version"), supported=spec.version))
+                                 Rule.SPEC_NEWER.format(found=version, supported=spec.version))
         role = str(meta.get("role") or "form")
         candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)]
     else:
@@ -342,6 +342,9 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
         if shift is not None:
             forms.append(extract(sheet, spec, file, shift))
     if not forms:
+        if meta and meta.get("kind") is not None:  # ours, but rows or columns were moved
+            spec = load_spec(str(meta["kind"]))
+            raise UnreadableFile(file, Rule.LAYOUT_CHANGED.code, Rule.LAYOUT_CHANGED.format(name=spec.name))
         raise _not_a_form(file)
     if len(forms) > 1:
         role = "summary"
@@ -413,6 +416,9 @@ def _table_end(sheet: Sheet, spec: FormSpec, table: Table, header: int, dc: int)
     return len(sheet.grid)
 
 
+MAX_TABLE_ROWS = 2000   # rows of one table in one form; templates have at most 1,000
+
+
 def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: int, dc: int) -> tuple[list, int]:
     """The table's non-blank rows, and how many sheet rows it spans (for anchored fields)."""
     header = _find_header(sheet, table, dr, dc)
@@ -429,6 +435,9 @@ def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: i
         values = {c.key: _column_value(sheet, r, c, dc) for c in table.columns}
         if all(v is None for v in values.values()):
             continue
+        if len(rows) >= MAX_TABLE_ROWS:  # bounds reading and validating (a pasted list, a crafted file)
+            raise UnreadableFile(form.file, Rule.TABLE_TOO_LONG.code, Rule.TABLE_TOO_LONG.format(
+                label=table.label, n=MAX_TABLE_ROWS, limit=MAX_TABLE_ROWS))
         # Groups written once and merged down (the printed layout): carry 一级/二级 down.
         inherited = True
         for c in fill:
@@ -453,6 +462,10 @@ def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: i
 # Many files
 
 
+# What a folder search picks up: workbooks, and what staff send instead (reported, not skipped).
+FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".et", ".ods")
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
     """(display name, path) of every workbook named, folders searched recursively for *.xlsx,
     skipping ~$ lock files and hidden files. Display names are the paths as given or found."""
@@ -465,7 +478,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
                 rel = f.relative_to(p)
                 if any(part.startswith((".", "~$")) for part in rel.parts):
                     continue
-                if f.is_file() and f.suffix.lower() in (".xlsx", ".xlsm"):
+                if f.is_file() and f.suffix.lower() in FOLDER_SUFFIXES:
                     found.append(f)
             out.extend((str(f), f) for f in sorted(found))
         else:

@@ -39,8 +39,14 @@ class Rule(Enum):
                           "工作表 {part} 的单元格范围 {ref} 远超表单范围，疑似恶意构造，已拒绝读取。")
     FILE_MACRO = RuleDef("file-macro", ERROR,
                          "文件含有宏（{part}），xltools 不运行宏也不接收含宏文件；请另存为不含宏的 .xlsx 后再提交。")
+    FILE_MALFORMED = RuleDef("file-malformed", ERROR,
+                             "文件结构不符合 .xlsx 规范（{reason}），请用 Excel/WPS 打开后重新保存为 .xlsx 再提交。")
+    TABLE_TOO_LONG = RuleDef("table-too-long", ERROR,
+                             "「{label}」有 {n} 行以上，超过上限 {limit} 行（模板最多 1000 行）；请检查是否误粘贴了大量数据。")
     NOT_A_FORM = RuleDef("not-a-form", ERROR,
                          "不是 xltools 可识别的表单（没有找到表单元数据，也没有找到表头标签）。xltools 可读取：{kinds}。")
+    LAYOUT_CHANGED = RuleDef("layout-changed", ERROR,
+                             "这是{name}，但表头标签不在原来的位置（可能删除或插入了行、列），无法可靠读取；请在原模板中重新填写。")
     UNKNOWN_KIND = RuleDef("unknown-kind", ERROR,
                            "表单元数据中的类型「{kind}」未知；xltools 可读取：{kinds}。请使用下发的模板。")
     SPEC_NEWER = RuleDef("spec-version-newer", ERROR,
