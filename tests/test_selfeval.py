@@ -10,7 +10,7 @@ import sys
 
 import openpyxl
 import pytest
-from helpers import ROOT, fill_like_person
+from helpers import ROOT
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 

@@ -96,7 +96,7 @@ def compare(form: Form, source: Form) -> list[Finding]:
                     out.append(finding(Rule.AGAINST_CHANGED, form.file, form.sheet,
                                        form.cells.get((to_table, i, tk)), name=name, label=tk,
                                        have=_fmt(row.get(tk)), want=_fmt(other.get(fk)), other=source.file))
-        for k, other in their_rows.items():
+        for k in their_rows:
             if k not in my_keys:
                 out.append(finding(Rule.AGAINST_DROPPED, form.file, form.sheet, form.next_row.get(to_table),
                                    name="／".join(str(x) for x in k), other=source.file))

@@ -97,7 +97,6 @@ def template(
     年底自评：xltools template project-selfeval --from 申报表.xlsx -o 自评表.xlsx
               xltools template project-selfeval --from 汇总表.xlsx -o 自评表/
     """
-    from .spec import load_spec
     from .template import read_units_csv, template_batch, template_workbook, templates_from
 
     if from_ is not None:

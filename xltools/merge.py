@@ -14,9 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .derive import DERIVATIONS
 from .errors import UsageError
 from .fsutil import atomic_path, safe_filename
-from .derive import DERIVATIONS
 from .read import Form, default_jobs
 from .spec import FormSpec, col_letter, get_path
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed

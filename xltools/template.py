@@ -21,11 +21,22 @@ from pathlib import Path
 import xlsxwriter
 
 from . import __version__
+from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
 from .fsutil import atomic_write_bytes, safe_filename
-from .derive import DERIVATIONS
-from .spec import (LISTS_SHEET, META_SHEET, Area, Field, FormSpec, Table, a1, col_letter, column_arg, compute,
-                   get_path, load_spec)
+from .spec import (
+    LISTS_SHEET,
+    META_SHEET,
+    Area,
+    Field,
+    FormSpec,
+    Table,
+    col_letter,
+    column_arg,
+    compute,
+    get_path,
+    load_spec,
+)
 
 # xlsxwriter options that keep every string a string: text typed as "=SUM(1,2)" never
 # becomes a formula, "00123" never a number, "http://…" never a link.
