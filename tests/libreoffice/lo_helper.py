@@ -14,6 +14,9 @@ Ops:
       kind: "string" (setString: text stays text, also "=…" and "+…"), "value" (setValue),
       "date" (ISO date → serial number via setValue; the cell's date format is kept).
       Then calculateAll() and store (default filter "Calc MS Excel 2007 XML").
+      With "check_locked": [ref, …] (optional; [] is enough) the result also tells, as LibreOffice
+      sees the loaded file before typing: "protected" (the sheet) and "locked": {ref: bool} for
+      every cell typed into and every ref listed.
   {"op": "convert", "src", "out", "filter", "recalc"?: bool, "password"?: str}
       Load, optionally calculateAll(), store with the filter ("calc_pdf_Export", "MS Excel 97" …).
   {"op": "probe", "src", "cells": {sheet: [ref, …]}}
@@ -110,6 +113,11 @@ def op_fill(desktop, op: dict) -> dict:
     doc = load(desktop, op["src"])
     try:
         sheet = doc.Sheets.getByName(op["sheet"])
+        report = {"ok": True}
+        if "check_locked" in op:
+            refs = [c[0] for c in op["cells"]] + list(op["check_locked"])
+            report["protected"] = bool(sheet.isProtected())
+            report["locked"] = {ref: bool(sheet.getCellRangeByName(ref).CellProtection.IsLocked) for ref in refs}
         for ref, kind, value in op["cells"]:
             cell = sheet.getCellRangeByName(ref)
             if kind == "string":
@@ -124,7 +132,7 @@ def op_fill(desktop, op: dict) -> dict:
         store(doc, op["out"], op.get("filter", "Calc MS Excel 2007 XML"))
     finally:
         doc.close(True)
-    return {"ok": True}
+    return report
 
 
 def op_convert(desktop, op: dict) -> dict:
