@@ -19,6 +19,13 @@ member in memory:
 * the shared strings: the declared counts against the actual content;
 * the workbook: the number of sheets, no two sheets on one part.
 
+It is cheap next to reading the file: nearly every test is a C-level pass (a count, a
+``bytes.translate``, one regex for every element counted), the exact regexes run only where the
+cheap passes leave a doubt; a package up to 1 MiB is read into memory at once and a member that
+fits in one chunk is inflated in one piece; a part already passed (the same compressed bytes —
+the styles, theme and relationships of the packages of one template) is not scanned again, only
+what it adds to the totals (cells, sheets, strings, grid) is counted against the limits again.
+
 Every refusal is an :class:`UnreadableFile` with a rule code of :mod:`xltools.rules` and a
 Chinese message saying what was found and what to do. The limits are a :class:`Limits`;
 each can be changed with an environment variable (see :meth:`Limits.from_env`).
@@ -27,6 +34,8 @@ each can be changed with an environment variable (see :meth:`Limits.from_env`).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import io
 import os
 import posixpath
 import re
@@ -61,9 +70,12 @@ class Limits:
     @classmethod
     def from_env(cls, environ=None) -> Limits:
         env = os.environ if environ is None else environ
+        return _limits_from(cls, tuple(map(env.get, _env_names(cls))))
+
+    @classmethod
+    def _from_values(cls, values: tuple[str | None, ...]) -> Limits:
         kw = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"XLTOOLS_{f.name.upper()}")
+        for f, raw in zip(dataclasses.fields(cls), values):
             if raw:
                 typ = float if f.type in ("float", float) else int
                 try:
@@ -79,38 +91,61 @@ class Limits:
         return [(f"XLTOOLS_{f.name.upper()}", str(getattr(self, f.name))) for f in dataclasses.fields(self)]
 
 
+@functools.lru_cache(maxsize=8)
+def _env_names(cls: type[Limits]) -> tuple[str, ...]:
+    return tuple(f"XLTOOLS_{f.name.upper()}" for f in dataclasses.fields(cls))
+
+
+@functools.lru_cache(maxsize=64)
+def _limits_from(cls: type[Limits], values: tuple[str | None, ...]) -> Limits:
+    """Limits from the values of the environment variables (frozen: one instance per set of values)."""
+    return cls._from_values(values)
+
+
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+_LOCAL = struct.Struct("<6xHH16xHH")   # flags, method, name and extra lengths of a local header
 CHUNK = 1 << 16
+_IN_MEMORY = 1 << 20   # a package up to this size is read into memory at once
 MIB = 1 << 20
 
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 # The inside of a tag: quoted values may hold '>' (legal) — a quoted value is consumed whole.
 _IN_TAG = rb"""(?:[^>"']|"[^"]*"|'[^']*')"""
+# The same up to the tag's '>', in runs: the parse is deterministic (a quote opens a value that
+# ends at the same quote, any other character but '>' is consumed), so no backtracking is lost.
+_TO_TAG_END = rb"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+>"""
 # Worksheet tags <row …> and <c …>, with or without a namespace prefix, and their r= address.
 _SHEET_TAG_RE = re.compile(
     rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])(?:(?=" + _IN_TAG + rb"""*?\sr\s*=\s*["']([^"']*)["']))?""")
-_LT_IN_TAG_RE = re.compile(rb"<[^<>]*<")   # a '<' before the '>' of a tag: illegal, refused
+# A '<' before the '>' of a tag: illegal, refused. Found without it: two '<' side by side
+# once all but the < and > are deleted (:meth:`_MemberScan.chunk`).
+_LT_IN_TAG_RE = re.compile(rb"<[^<>]*<")
+_NOT_MARKUP = bytes(sorted(set(range(256)) - set(b"<>\"'")))   # what _markup() deletes
+_QUOTES = b"\"'"
 # A cell or row naming its address twice: which one a reader takes is up to the reader.
 _DUP_R_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:c|row)\s" + _IN_TAG + rb"*?(?<=\s)r\s*="
                        + rb"""\s*(?:"[^"]*"|'[^']*')""" + _IN_TAG + rb"*?(?<=\s)r\s*=")
 
 _CELL_ROW_RE = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')      # how every writer starts a cell
-_CELL_COL_RE = re.compile(rb'<c r="([A-Z]{1,3})\d')
-_LAST_COL_RE = re.compile(rb'<c r="([A-Z]{1,3})\d')
 _CELL_PREFIXED_RE = re.compile(rb"<[A-Za-z_][\w.\-]*:c(?=[\s/>])")
 _SHEET_PREFIXED_RE = re.compile(rb"<[A-Za-z_][\w.\-]*:sheet(?=[\s/>])")
 _SI_PREFIXED_RE = re.compile(rb"<[A-Za-z_][\w.\-]*:si(?=[\s/>])")
-_C_OTHER_RE = re.compile(rb"<c[\w.:\-]")
-_SHEET_OTHER_RE = re.compile(rb"<sheet[\w.:\-]")
-_SI_OTHER_RE = re.compile(rb"<si[\w.:\-]")
+# In one pass, the elements counted: each <c, <sheet, <si and <sst not followed by a name
+# character (not <cols>, <sheetData>: as many as count('<c') minus the '<c[\w.:\-]' matches,
+# and so on) and, for a cell written <c r="A1", the letters and digits of its address (the
+# _CELL_ROW_RE match).
+_TAGS_RE = re.compile(rb'<(?:c(?![\w.:\-])(?: r="([A-Z]{1,3})(\d{1,7})")?|s(heet|i|st)(?![\w.:\-]))')
+# The local names after a ':' that a prefixed <x:c, <x:sheet, <x:si or <x:sst would show.
+_PFX_NAMES_RE = re.compile(rb":(c|sheet|si|sst)(?=[\s/>])")
+_ODD_SPACE_RE = re.compile(rb"[\t\n\r\x0b\x0c][r=]|r[\t\n\r\x0b\x0c]")
 _MAX_SLOW = 200_000   # cells not starting <c r="A1" are walked one by one: keep that bounded
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d{1,9})$")
-_SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])" + _IN_TAG + rb"*>")
+_SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])" + _TO_TAG_END)
 _DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
                          + rb"""*?(?<=\s)ref\s*=\s*["']([^"']*)["']""")
 _SST_COUNT_RE = re.compile(rb'\s(uniqueCount|count)\s*=\s*["\']\s*(\d+)\s*["\']')
-_REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s" + _IN_TAG + rb"*>")
+_REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s" + _TO_TAG_END)
 _ATTR_RE = re.compile(rb'\s(\w+)\s*=\s*["\']([^"\']*)["\']')
 
 _XMLISH = (".xml", ".rels", ".vml")
@@ -212,24 +247,64 @@ def _zip_kind(names: set[str]) -> str:
 # Reading one member as a capped stream
 
 
-def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
-    """Yield the uncompressed bytes of one member in chunks, never more than its declared size
-    (and never more than ``limit``); check the local header, the deflate stream and the CRC."""
+def _open_member(fp, info: zipfile.ZipInfo, path) -> int:
+    """Check the local header of a member against the directory and leave ``fp`` at its data;
+    return the compression method."""
     name = info.filename
     fp.seek(info.header_offset)
     head = fp.read(30)
     if len(head) != 30 or head[:4] != b"PK\x03\x04":
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的本地文件头缺失")
-    flags, method = struct.unpack("<HH", head[6:10])
-    n_name, n_extra = struct.unpack("<HH", head[26:30])
+    flags, method, n_name, n_extra = _LOCAL.unpack(head)
     local_name = fp.read(n_name)
-    if local_name not in (info.orig_filename.encode("utf-8"), info.orig_filename.encode("cp437", "replace")):
+    if (local_name != info.orig_filename.encode("utf-8")
+            and local_name != info.orig_filename.encode("cp437", "replace")):
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的本地文件头与目录不一致")
     fp.seek(n_extra, os.SEEK_CUR)
     if (flags | info.flag_bits) & 0x1:
         raise _fail(path, Rule.FILE_ENCRYPTED)
     if method != info.compress_type or method not in _ZIP_METHODS:
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 使用了不支持的压缩方式 {info.compress_type}")
+    return method
+
+
+def _member_whole(raw: bytes, method: int, info: zipfile.ZipInfo, path,
+                  limit: int) -> tuple[bytes, UnreadableFile | None] | None:
+    """A small member (``raw``: all its compressed bytes, at most ``CHUNK``, its local header
+    checked) inflated in one piece, with the same checks and the same answer as
+    :func:`_member_chunks` when that yields it as a single chunk: ``(data, error)``, the error
+    (size or CRC) to be raised after ``data`` is scanned, as the generator raises it when
+    resumed after its only chunk. ``None`` when the member does not come out in one piece
+    (inflates beyond ``CHUNK``): then it is read as a stream."""
+    name = info.filename
+    if method == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            out = inflater.decompress(raw, CHUNK)   # never more than CHUNK bytes
+        except zlib.error as exc:
+            raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的压缩数据损坏（{exc}）") from exc
+        if not inflater.eof:
+            return None
+    else:
+        out = raw
+    declared = info.file_size
+    if len(out) > declared:
+        raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"{name} 的实际大小超过声明的 {declared} 字节")
+    if len(out) > limit:
+        raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"{name} 解压后超过上限 {_mib(limit)}")
+    late = None
+    if len(out) != declared:
+        late = _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的大小与声明不符")
+    elif zlib.crc32(out) != info.CRC:
+        late = _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的 CRC 校验失败")
+    return out, late
+
+
+def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
+    """Yield the uncompressed bytes of one member in chunks, never more than its declared size
+    (and never more than ``limit``); check the local header, the deflate stream and the CRC."""
+    name = info.filename
+    method = _open_member(fp, info, path)
     declared = info.file_size
     left = info.compress_size
     produced = 0
@@ -289,22 +364,69 @@ def _ref(text: str) -> tuple[int, int] | None:
     return int(m.group(2)), col_index(m.group(1).upper()) + 1
 
 
+_COLS: dict[bytes, int] = {}   # b"F" -> 6: at most 18,278 keys ([A-Z]{1,3})
+
+
+def _col(letters: bytes) -> int:
+    """b'F' -> 6 (1-based), from the letters of an address matched by a regex."""
+    n = _COLS.get(letters)
+    if n is None:
+        n = _COLS[letters] = col_index(letters.decode("ascii")) + 1
+    return n
+
+
+@functools.lru_cache(maxsize=512)
+def _range(text: str) -> tuple[tuple[int, int], ...] | None:
+    """'A1:F52' -> ((1, 1), (52, 6)); None unless one or two cell references."""
+    parsed = tuple(_ref(e) for e in text.replace("$", "").split(":"))
+    if len(parsed) > 2 or any(p is None for p in parsed):
+        return None
+    return parsed
+
+
 def _a1(row: int, col: int) -> str:
     return f"{col_letter(col - 1)}{row}"
 
 
 @dataclass
 class _Totals:
+    """What all parts of a package add up to, each against its limit. While a part is scanned
+    for the cache of parts (:func:`_scan_member`), ``log`` records its additions in order."""
+
     cells: int = 0
     grid: int = 0
     sheets: int = 0
     strings: int = 0
     slow: int = 0
+    log: list | None = None
+
+    def add(self, kind: str, n: int, part: str, path, limits: Limits) -> None:
+        value = getattr(self, kind) + n
+        setattr(self, kind, value)
+        if self.log is not None:
+            self.log.append((kind, n))
+        if kind == "cells":
+            if value > limits.max_cells:
+                raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"工作表中的单元格超过 {limits.max_cells:,} 个（{part}）")
+        elif kind == "sheets":
+            if value > limits.max_sheets:
+                raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"工作簿中的工作表超过 {limits.max_sheets} 个")
+        elif kind == "strings":
+            if value > limits.max_cells:
+                raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"共享字符串超过 {limits.max_cells:,} 个")
+        elif kind == "slow":
+            if value > _MAX_SLOW:
+                raise _malformed(path, f"{part} 中有大量写法不规范的单元格（缺少地址或带前缀）")
+        elif value > limits.max_grid:   # grid
+            raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"工作表的单元格范围合计超过 {limits.max_grid:,} 格（{part}）")
 
 
 class _XmlScanner:
     """Cells, rows and <dimension> (worksheets), <sst> counts and <si> items (shared strings),
     <sheet> elements (the workbook) and worksheet relationships (.rels) of one part."""
+
+    __slots__ = ("part", "path", "limits", "totals", "row", "col", "min_row", "min_col", "max_row", "max_col",
+                 "dimension", "sst", "size", "rels", "in_data", "targets")
 
     def __init__(self, part: str, path, limits: Limits, totals: _Totals):
         self.part, self.path, self.limits, self.totals = part, path, limits, totals
@@ -314,7 +436,6 @@ class _XmlScanner:
         self.max_row = self.max_col = 0
         self.dimension: tuple[str, tuple[int, int, int, int]] | None = None
         self.sst: dict[bytes, int] | None = None
-        self.items = 0
         self.size = 0
         self.rels = part.lower().endswith(".rels")
         self.in_data = False
@@ -333,30 +454,39 @@ class _XmlScanner:
 
     # -- feeding ------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, markup: bytes | None = None) -> None:
         """One piece of the part, cut after a '>'. Each test is a C-level pass over the bytes;
-        the per-element regexes run only where the cheap passes found something."""
+        the per-element regexes run only where the cheap passes found something. ``markup``,
+        if given: ``data`` reduced to its characters < > " ' (:func:`_markup`), in which no two
+        '<' stand without a '>' between them (a piece the caller has checked)."""
         self.size += len(data)
         lim, tot = self.limits, self.totals
-        n = _count(data, b"<c", _C_OTHER_RE, b":c", _CELL_PREFIXED_RE)
+        # A prefixed element (<x:c, <x:sheet, <x:si, <x:sst) shows ':c ', ':sheet/', … somewhere.
+        prefixed = _PFX_NAMES_RE.findall(data) if b":" in data else ()
+        # One pass: each cell (<c not followed by a name character: not <cols>, <color>) with
+        # the letters and digits of its address when written <c r="A1", and each <sheet, <si
+        # and <sst (not <sheetData>, <sig…>).
+        found = _TAGS_RE.findall(data)
+        letters, digits, names = zip(*found) if found else ((), (), ())
+        n = plain = names.count(b"")   # the cells (an element named has a name)
+        if b"c" in prefixed:
+            n += len(_CELL_PREFIXED_RE.findall(data))
         if n:
-            tot.cells += n
-            if tot.cells > lim.max_cells:
-                raise self._bomb(f"工作表中的单元格超过 {lim.max_cells:,} 个（{self.part}）")
-            self._cells(data, n)
-        if b"<s" in data or b":s" in data:
-            k = _count(data, b"<sheet", _SHEET_OTHER_RE, b":sheet", _SHEET_PREFIXED_RE)
+            tot.add("cells", n, self.part, self.path, lim)
+            self._cells(data, n, markup, letters, digits)
+        if len(names) > plain or prefixed:
+            k = names.count(b"heet")
+            if b"sheet" in prefixed:
+                k += len(_SHEET_PREFIXED_RE.findall(data))
             if k:
-                tot.sheets += k
-                if tot.sheets > lim.max_sheets:
-                    raise self._bomb(f"工作簿中的工作表超过 {lim.max_sheets} 个")
-            k = _count(data, b"<si", _SI_OTHER_RE, b":si", _SI_PREFIXED_RE)
+                tot.add("sheets", k, self.part, self.path, lim)
+            k = names.count(b"i")
+            if b"si" in prefixed:
+                k += len(_SI_PREFIXED_RE.findall(data))
             if k:
-                self.items += k
-                tot.strings += k
-                if tot.strings > lim.max_cells:
-                    raise self._bomb(f"共享字符串超过 {lim.max_cells:,} 个")
-            if self.sst is None and b"sst" in data:
+                tot.add("strings", k, self.part, self.path, lim)
+            # _SST_TAG_RE matches only an <sst or <x:sst followed by a space, '/' or '>'.
+            if self.sst is None and (b"st" in names or b"sst" in prefixed):
                 m = _SST_TAG_RE.search(data)
                 if m:
                     self.sst = {k: int(v) for k, v in _SST_COUNT_RE.findall(m.group(0))}
@@ -367,35 +497,41 @@ class _XmlScanner:
                 if m:
                     self._dimension(m.group(1).decode("ascii", "replace"))
             self.in_data = b"sheetData" in data
-        if self.rels:
+        if self.rels and b"/worksheet" in data:
             for m in _REL_RE.finditer(data):
-                attrs = {k.lower(): v for k, v in _ATTR_RE.findall(m.group(0))}
-                if (attrs.get(b"type", b"").endswith(b"/worksheet")
-                        and attrs.get(b"targetmode", b"").lower() != b"external"):
-                    target = attrs.get(b"target", b"").decode("utf-8", "replace")
-                    target = _resolve(_rels_source(self.part), target)
+                if b"/worksheet" not in m.group(0):
+                    continue   # its Type cannot end with /worksheet
+                tag = m.group(0)
+                # Cached: the same few tags in every package (short keys only, memory stays small).
+                target = (_worksheet_target if len(tag) <= 1024 else _worksheet_target.__wrapped__)(tag)
+                if target is not None:
+                    target = (_rel_target if len(target) <= 256 else _rel_target.__wrapped__)(self.part, target)
                     self.targets[target] = self.targets.get(target, 0) + 1
 
-    def _cells(self, data: bytes, n: int) -> None:
-        if _dup_address(data):
+    def _cells(self, data: bytes, n: int, markup: bytes | None, letters: tuple, digits: tuple) -> None:
+        """``letters`` and ``digits``: of the address of each '<c r="A1"' (the _CELL_ROW_RE
+        matches), empty for other cells and for the elements named in ``feed``."""
+        canonical = len(digits) - digits.count(b"")
+        # When every cell is one of the '<c r="A1"', there are as many '<c r="'.
+        if _dup_address(data, markup, n if canonical == n else None):
             raise _malformed(self.path, f"{self.part} 中有单元格或行重复声明了地址")
-        digits = _CELL_ROW_RE.findall(data)
-        if len(digits) == n:
-            self._explicit(data, digits)
+        if canonical == n:
+            self._explicit(data, letters, digits)
         else:
             # Cells without an address, with a namespace prefix or the address not first: rare
             # (no spreadsheet program writes them), walked one by one within a budget.
-            self.totals.slow += n
-            if self.totals.slow > _MAX_SLOW:
-                raise _malformed(self.path, f"{self.part} 中有大量写法不规范的单元格（缺少地址或带前缀）")
+            self.totals.add("slow", n, self.part, self.path, self.limits)
             self._sequential(data)
 
-    def _explicit(self, data: bytes, digits: list[bytes]) -> None:
+    def _explicit(self, data: bytes, letters: tuple, digits: tuple) -> None:
         """Every cell starts <c r="A1": the extent from C-level scans, no Python loop per cell."""
-        rows = list(map(int, digits))
+        rows = set(digits)   # rows repeat (a row has many cells): each once
+        rows.discard(b"")
+        rows = list(map(int, rows))
         lo_r, hi_r = min(rows), max(rows)
-        cols = {letters: col_index(letters.decode("ascii")) + 1
-                for letters in set(_CELL_COL_RE.findall(data))}
+        cols = set(letters)
+        cols.discard(b"")
+        cols = {k: _col(k) for k in cols}
         lo_c, hi_c = min(cols.values()), max(cols.values())
         lim = self.limits
         if hi_r > lim.max_rows or lo_r < 1:
@@ -403,8 +539,8 @@ class _XmlScanner:
             m = re.search(rb'<c r="([A-Z]{1,3})' + str(bad).encode() + rb'"', data)
             raise self._extent(_a1(bad, cols[m.group(1)] if m else 1))
         if hi_c > lim.max_cols:
-            letters = next(k for k, v in cols.items() if v == hi_c)
-            m = re.search(rb'<c r="' + letters + rb'(\d+)"', data)
+            far = next(k for k, v in cols.items() if v == hi_c)
+            m = re.search(rb'<c r="' + far + rb'(\d+)"', data)
             raise self._extent(_a1(int(m.group(1)) if m else 1, hi_c))
         self.min_row, self.max_row = min(self.min_row, lo_r), max(self.max_row, hi_r)
         self.min_col, self.max_col = min(self.min_col, lo_c), max(self.max_col, hi_c)
@@ -414,9 +550,12 @@ class _XmlScanner:
         if last >= 0 and b"<c" not in tail:
             self._sequential(tail)
         else:
-            self.row = rows[-1]
-            m = _LAST_COL_RE.search(data, max(0, data.rfind(b'<c r="')))
-            self.col = cols.get(m.group(1), 0) if m else 0
+            # The last cell: the last '<c r="A1"' (the last entries may name other elements).
+            i = len(digits) - 1
+            while not digits[i]:
+                i -= 1
+            self.row = int(digits[i])
+            self.col = cols[letters[i]]
 
     def _sequential(self, data: bytes) -> None:
         """Cells without an address sit after the previous one: walk the tags in order."""
@@ -458,9 +597,8 @@ class _XmlScanner:
         self.row, self.col = row, col
 
     def _dimension(self, text: str) -> None:
-        ends = text.replace("$", "").split(":")
-        parsed = [_ref(e) for e in ends]
-        if len(parsed) > 2 or any(p is None for p in parsed):
+        parsed = (_range if len(text) <= 64 else _range.__wrapped__)(text)
+        if parsed is None:
             raise _malformed(self.path, f"{self.part} 的范围声明「{text[:40]}」无效")
         for r, c in parsed:
             if self._too_far(r, c):
@@ -471,9 +609,7 @@ class _XmlScanner:
     def close(self) -> None:
         lim = self.limits
         if self.max_row:
-            self.totals.grid += self.max_row * self.max_col
-            if self.totals.grid > lim.max_grid:
-                raise self._bomb(f"工作表的单元格范围合计超过 {lim.max_grid:,} 格（{self.part}）")
+            self.totals.add("grid", self.max_row * self.max_col, self.part, self.path, lim)
             if self.dimension:
                 text, (r1, c1, r2, c2) = self.dimension
                 inside = (r1 <= self.min_row and c1 <= self.min_col
@@ -494,24 +630,80 @@ class _XmlScanner:
                 raise _malformed(self.path, f"{n} 个工作表指向同一部件 {target}")
 
 
-def _dup_address(data: bytes) -> bool:
-    """Whether a <c> or <row> tag has two r= attributes. Counts first: when every r= is the
-    canonical ' r="' right after '<c' or '<row', there is none; otherwise the exact regex."""
-    canonical = data.count(b'<c r="') + data.count(b'<row r="')
-    if data.count(b"r=") == data.count(b'r="') == data.count(b' r="') == canonical:
+def _dup_address(data: bytes, markup: bytes | None = None, cells_r: int | None = None) -> bool:
+    """Whether a <c> or <row> tag has two r= attributes (what :data:`_DUP_R_RE` finds).
+
+    Counts first. The regex needs two whitespace-r-(whitespace)-= in one tag. When every such
+    spot is the canonical ' r=' right after '<c' or '<row' (no ' r ', no other whitespace
+    before or after an 'r' or before a '=', as many ' r=' as '<c r="' and '<row r="'), the
+    second one begins a tag of its own, so the first tag would have to run over that tag's
+    '<'. It cannot when no tag holds a '<' and the quotes in every tag pair up
+    (:func:`_plain_tags`): then there is none. Otherwise, the regex. (Counting only 'r=', as
+    before, missed an address written 'r ="…"'.) ``markup``: see :meth:`_XmlScanner.feed`;
+    ``cells_r``: the number of '<c r="' in ``data``, if known."""
+    if cells_r is None:
+        cells_r = data.count(b'<c r="')
+    if (data.count(b" r=") == cells_r + data.count(b'<row r="')
+            and b" r " not in data and not _odd_space(data)
+            and (_plain_tags(markup, checked=True) if markup is not None else _plain_tags(_markup(data)))):
         return False
     return bool(_DUP_R_RE.search(data))
 
 
-def _count(data: bytes, start: bytes, other: re.Pattern, colon: bytes, prefixed: re.Pattern) -> int:
-    """How many elements named ``start[1:]`` begin in ``data``: every ``<name`` minus those
-    continuing with a name character (``<cols``), plus prefixed ones (``<x:c``) if any."""
-    n = data.count(start)
-    if n:
-        n -= len(other.findall(data))
-    if colon in data:
-        n += len(prefixed.findall(data))
-    return n
+def _odd_space(data: bytes) -> bool:
+    """Whether a whitespace other than ' ' (tab, newline, CR, VT, FF) stands before an 'r' or a
+    '=', or after an 'r'. Each is looked for with memchr; a newline or two (after the XML
+    declaration) are common."""
+    for ws in b"\t\n\r\x0b\x0c":
+        i = data.find(ws)
+        seen = 0
+        while i >= 0:
+            if data[i + 1:i + 2] in (b"r", b"=") or data[i - 1:i] == b"r":
+                return True
+            seen += 1
+            if seen > 8:
+                return _ODD_SPACE_RE.search(data) is not None
+            i = data.find(ws, i + 1)
+    return False
+
+
+def _maybe_dtd(data: bytes) -> bool:
+    """Whether a '!' in ``data`` follows a '<' (what :data:`_DTD_RE` needs): the few '!' of a
+    formula ('_lists'!$A$2) looked at with memchr, many left to the regex."""
+    i = data.find(b"!")
+    for _ in range(16):
+        if i < 0:
+            return False
+        if data[i - 1:i] == b"<":
+            return True
+        i = data.find(b"!", i + 1)
+    return True
+
+
+def _markup(data: bytes) -> bytes:
+    """The characters < > " ' of ``data`` in order, nothing else (one C-level pass)."""
+    return data.translate(None, _NOT_MARKUP)
+
+
+def _plain_tags(markup: bytes, checked: bool = False) -> bool:
+    """Whether, in the piece ``markup`` was made from, no tag holds a '<' and no quoted value
+    holds a '<' or '>' (so a tag read quote-aware ends at the first '>' after its '<').
+
+    Between a '<' and the next '>' (or '<'), ``markup`` holds only the quotes of that tag. With
+    no single quote in any tag, the double quotes of a tag pair up as a reader (and
+    :data:`_IN_TAG`) pairs them exactly when their number is even; then no value holds a '<' or
+    '>' (nothing but quotes stands between two quotes side by side). Every run of double quotes
+    even is stricter (a '"' in text between tags also counts): one count of '"' and one of '""'.
+    Single quotes in text (an apostrophe) are dropped first. ``checked``: no two '<' without a
+    '>' between them, already known (:meth:`_MemberScan.chunk` refuses them)."""
+    if not checked and b"<<" in markup.translate(None, _QUOTES):
+        return False
+    if b"'" in markup:
+        if b"<'" in markup.translate(None, b'"'):
+            return False   # a tag with a single quote: the regex decides
+        markup = markup.translate(None, b"'")   # apostrophes in text
+    # Every run of double quotes even: each tag's quotes (one run between its '<' and '>') pair up.
+    return markup.count(b'"') == 2 * markup.count(b'""')
 
 
 def _rels_source(rels_part: str) -> str:
@@ -519,6 +711,23 @@ def _rels_source(rels_part: str) -> str:
     folder, name = posixpath.split(rels_part)
     base = posixpath.dirname(folder)
     return posixpath.join(base, name[: -len(".rels")])
+
+
+@functools.lru_cache(maxsize=1024)
+def _worksheet_target(tag: bytes) -> bytes | None:
+    """The Target of a <Relationship …> tag to an internal worksheet, else None."""
+    attrs = {k.lower(): v for k, v in _ATTR_RE.findall(tag)}
+    if (attrs.get(b"type", b"").endswith(b"/worksheet")
+            and attrs.get(b"targetmode", b"").lower() != b"external"):
+        return attrs.get(b"target", b"")
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _rel_target(rels_part: str, target: bytes) -> str:
+    """The part a relationship of ``rels_part`` points to ('worksheets/sheet1.xml' ->
+    'xl/worksheets/sheet1.xml')."""
+    return _resolve(_rels_source(rels_part), target.decode("utf-8", "replace"))
 
 
 def _resolve(source: str, target: str) -> str:
@@ -535,49 +744,130 @@ def _looks_xml(name: str, head: bytes) -> bool:
             or h.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")))
 
 
-def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Totals) -> None:
-    name = info.filename
-    max_text = limits.max_text_kb * 1024
-    scanner: _XmlScanner | None = None
-    first = True
-    xml = False
-    carry = b""
-    tail = b""
-    for chunk in _member_chunks(fp, info, path, int(limits.max_entry_mb * MIB)):
-        window = tail + chunk
-        if b"<!" in window and _DTD_RE.search(window):
+class _MemberScan:
+    """The scans of one member, fed chunk by chunk: no DOCTYPE/ENTITY anywhere (also across two
+    chunks); for XML, each chunk cut before its last '<' (every tag before it is complete, a
+    quoted '>' inside a tag does not end it) and the pieces handed to an :class:`_XmlScanner`."""
+
+    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "xml", "carry", "tail")
+
+    def __init__(self, name: str, path, limits: Limits, totals: _Totals):
+        self.name, self.path, self.limits, self.totals = name, path, limits, totals
+        self.scanner: _XmlScanner | None = None
+        self.first = True
+        self.xml = False
+        self.carry = b""
+        self.tail = b""
+
+    def chunk(self, chunk: bytes) -> None:
+        name, path = self.name, self.path
+        window = self.tail + chunk
+        if b"!" in window and _maybe_dtd(window) and _DTD_RE.search(window):
             raise _fail(path, Rule.FILE_XML_DTD, part=name)
-        tail = window[-16:]
-        if first:
-            first = False
-            xml = _looks_xml(name, chunk)
-            if xml:
+        self.tail = window[-16:]
+        if self.first:
+            self.first = False
+            self.xml = _looks_xml(name, chunk)
+            if self.xml:
                 if b"\x00" in chunk[:4096]:
                     raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
-                scanner = _XmlScanner(name, path, limits, totals)
-        if not xml:
-            continue
-        # Cut before the last '<': every tag before it is complete (a quoted '>' inside a tag
-        # does not end it); the last tag and the text after it wait for the next chunk.
-        buf = carry + chunk
+                self.scanner = _XmlScanner(name, path, self.limits, self.totals)
+        if not self.xml:
+            return
+        # Cut before the last '<': the last tag and the text after it wait for the next chunk.
+        buf = self.carry + chunk
         cut = buf.rfind(b"<")
         if cut > 0:
             piece = buf[:cut]
-            if piece.rfind(b"<") > piece.rfind(b">") or _LT_IN_TAG_RE.search(piece):
+            markup = _markup(piece)
+            angles = markup.translate(None, _QUOTES)
+            # A '<' after the last '>' (an unclosed tag), or two '<' with no '>' between them.
+            if angles.endswith(b"<") or b"<<" in angles:
                 raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
-            scanner.feed(piece)
-            carry = buf[cut:]
+            self.scanner.feed(piece, markup)
+            self.carry = buf[cut:]
         else:
-            carry = buf
-        if len(carry) > max_text:
+            self.carry = buf
+        if len(self.carry) > self.limits.max_text_kb * 1024:
             raise _fail(path, Rule.FILE_ZIP_BOMB,
-                        reason=f"{name} 中有一段超过 {limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
-    if scanner is not None:
-        if carry:
-            if _LT_IN_TAG_RE.search(carry):
-                raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
-            scanner.feed(carry)
-        scanner.close()
+                        reason=f"{name} 中有一段超过 {self.limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
+
+    def finish(self) -> None:
+        if self.scanner is not None:
+            carry = self.carry
+            if carry.startswith(b"</"):
+                # A closing tag (the carry holds one '<'): no element, address or count
+                # begins in it, only its size counts.
+                self.scanner.size += len(carry)
+            elif carry:
+                markup = _markup(carry)
+                if b"<<" in markup.translate(None, _QUOTES):
+                    raise _malformed(self.path, f"{self.name} 中有未闭合或含 '<' 的标签")
+                self.scanner.feed(carry, markup)
+            self.scanner.close()
+
+
+# Parts already scanned, by their exact bytes: most parts of the packages of one template are
+# the same in every package (styles, theme, relationships, content types, …). What a part adds
+# to the totals is replayed (each addition checked against its limit, as when scanned); every
+# other check depends only on what the key holds, and passed. Only parts that passed every
+# check are kept; the key holds the compressed bytes (compared in full, no digest), the name,
+# the method, the declared size and CRC; per Limits, CHUNK and _MAX_SLOW.
+_PARTS: dict[tuple, dict[tuple, tuple[tuple[str, int], ...]]] = {}
+_PARTS_MAX = 256          # parts kept per set of limits (then the cache starts afresh)
+_PART_MAX_BYTES = 16384   # compressed size of a part kept
+
+
+def _part_cache(limits: Limits) -> dict[tuple, tuple[tuple[str, int], ...]]:
+    key = (limits, CHUNK, _MAX_SLOW)
+    cache = _PARTS.get(key)
+    if cache is None:
+        if len(_PARTS) >= 4:
+            _PARTS.clear()
+        cache = _PARTS[key] = {}
+    return cache
+
+
+def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Totals,
+                 cache: dict | None = None) -> None:
+    name = info.filename
+    limit = int(limits.max_entry_mb * MIB)
+    size = info.compress_size
+    if 0 < size <= CHUNK:
+        # Most parts are a few KiB: read in one piece, not as a stream (same checks, same answers).
+        method = _open_member(fp, info, path)
+        raw = fp.read(size)
+        if len(raw) == size:
+            key = None
+            if cache is not None and size <= _PART_MAX_BYTES:
+                key = (name, raw, method, info.file_size, info.CRC)
+                log = cache.get(key)
+                if log is not None:
+                    for kind, n in log:
+                        totals.add(kind, n, name, path, limits)
+                    return
+            whole = _member_whole(raw, method, info, path, limit)
+            if whole is not None:
+                data, late = whole
+                scan = _MemberScan(name, path, limits, totals)
+                totals.log = [] if key is not None else None
+                try:
+                    if data:
+                        scan.chunk(data)
+                    if late is not None:
+                        raise late
+                    scan.finish()
+                    if key is not None:
+                        if len(cache) >= _PARTS_MAX:
+                            cache.clear()
+                        cache[key] = tuple(totals.log)
+                finally:
+                    totals.log = None
+                return
+    scan = _MemberScan(name, path, limits, totals)
+    for chunk in _member_chunks(fp, info, path, limit):
+        scan.chunk(chunk)
+    scan.finish()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,9 +879,11 @@ def precheck(path: str | Path, limits: Limits | None = None) -> None:
     limits = limits or Limits.from_env()
     p = Path(path)
     try:
-        size = p.stat().st_size
         with open(p, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(4096)
+            # A small package (every ordinary one) is read whole: no seek and read per member.
+            rest = fh.read() if size <= _IN_MEMORY and head.startswith(ZIP_MAGICS) else None
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     if size == 0:
@@ -604,8 +896,11 @@ def precheck(path: str | Path, limits: Limits | None = None) -> None:
     if not head.startswith(ZIP_MAGICS):
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_sniff_other(head))
     try:
-        with open(p, "rb") as fp:
-            _check_zip(fp, path, limits)
+        if rest is not None:
+            _check_zip(io.BytesIO(head + rest), path, limits)
+        else:
+            with open(p, "rb") as fp:
+                _check_zip(fp, path, limits)
     except UnreadableFile:
         raise
     except OSError as exc:
@@ -627,13 +922,15 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_ZIP_BOMB,
                     reason=f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.max_entries}")
     names = [i.filename for i in infos]
-    seen: set[str] = set()
-    for n in names:
-        if n.lower() in seen:
-            raise _malformed(path, f"压缩包内有重名部件 {n}")
-        seen.add(n.lower())
-    macro = sorted(n for n in names
-                   if n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/"))
+    lowered = [n.lower() for n in names]
+    if len(set(lowered)) != len(lowered):
+        seen: set[str] = set()
+        for n, low in zip(names, lowered):
+            if low in seen:
+                raise _malformed(path, f"压缩包内有重名部件 {n}")
+            seen.add(low)
+    macro = sorted(n for n, low in zip(names, lowered)
+                   if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/"))
     if macro:
         raise _fail(path, Rule.FILE_MACRO, part=macro[0])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
@@ -660,8 +957,9 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_ZIP_BOMB,
                     reason=f"解压后共 {_mib(total)}，超过上限 {_mib(limits.max_total_mb * MIB)}")
     totals = _Totals()
+    cache = _part_cache(limits)
     for info in infos:
-        _scan_member(fp, info, path, limits, totals)
+        _scan_member(fp, info, path, limits, totals, cache)
 
 
 def is_parser_error(exc: BaseException) -> bool:
