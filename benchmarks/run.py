@@ -161,7 +161,8 @@ def measure(name: str, cmd: list[str], *, n: int | None, items: int | None = Non
         "wrapper_cpu_seconds": best.get("wrapper_cpu_seconds"),
         "peak_mib": max(s["peak_kib"] for s in samples) / MIB,
         "maxrss_mib": max(s["maxrss_kib"] for s in samples) / MIB,
-        "tree_rss_mib": max(s["tree_kib"] for s in samples) / MIB,
+        "tree_pss_mib": max(s["tree_kib"] for s in samples) / MIB,
+        "tree_rss_mib": max(s.get("tree_rss_kib", 0) for s in samples) / MIB,
         "returncode": best["returncode"],
         "ok": not failed,
     }

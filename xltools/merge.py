@@ -135,13 +135,21 @@ def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int) -> None:
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    import gc
+
     global _JOBS
     _JOBS = jobs
+    for _, forms in jobs:  # writing needs only the data: drop the cell maps before forking
+        for form in forms:
+            form.cells, form.stored, form.computed, form.next_row = {}, {}, {}, {}
+    gc.collect()
+    gc.freeze()  # the forked writers then share these objects instead of copying them page by page
     try:
         with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("fork")) as pool:
             list(pool.map(_write_job, range(len(jobs))))
     finally:
         _JOBS = []
+        gc.unfreeze()
 
 
 # ---------------------------------------------------------------------------------------------
