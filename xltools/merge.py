@@ -133,9 +133,8 @@ def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int) -> None:
         for target, forms in jobs:
             write_summary(target, forms)
         return
-    from concurrent.futures import ProcessPoolExecutor
-
     import gc
+    from concurrent.futures import ProcessPoolExecutor
 
     global _JOBS
     _JOBS = jobs
@@ -164,7 +163,8 @@ def write_summary(target: Path, forms: list[Form]) -> None:
         fmt = _formats(wb)
         overview = wb.add_worksheet(SUMMARY_SHEET)
         taken = {SUMMARY_SHEET, DETAIL_SHEET}
-        names = [_sheet_name(i, f.data.get("项目名称"), taken) for i, f in enumerate(forms, start=1)]
+        name_key = spec.identity[0]  # 项目名称
+        names = [_sheet_name(i, f.data.get(name_key), taken) for i, f in enumerate(forms, start=1)]
         _write_overview(overview, spec, forms, names, fmt)
         writer = SheetWriter(wb, spec, editable=False, styles=styles)
         for form, name in zip(forms, names):
@@ -259,7 +259,8 @@ def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt
 def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
     table = spec.tables[0]
     parts = DETAIL_PARTS if table.parse_target else ()
-    headers = ["序号", "项目名称"] + [c.label for c in table.columns] + list(parts) + ["工作表"]
+    name_key = spec.identity[0]  # 项目名称
+    headers = ["序号", name_key] + [c.label for c in table.columns] + list(parts) + ["工作表"]
     types = [("number" if c.type in ("number", "money") else "text") for c in table.columns]
     types += ["number" if k == "数值" else "text" for k in parts]
     keys = [c.key for c in table.columns] + list(parts)
@@ -269,12 +270,12 @@ def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt:
     for form, name in zip(forms, names):
         for row in form.data.get(table.key) or []:
             ws.write_number(r, 0, r, fmt["number"])
-            write_typed(ws, r, 1, form.data.get("项目名称"), "text", fmt["text"])
+            write_typed(ws, r, 1, form.data.get(name_key), "text", fmt["text"])
             for c, (k, t) in enumerate(zip(keys, types), start=2):
                 write_typed(ws, r, c, row.get(k), t, fmt[t])
             ws.write_string(r, 2 + len(keys), name, fmt["text"])
             r += 1
-    widths = [6, 26] + [30 if c.type in ("text", "target") and c.key != "年度指标值" else 14 for c in table.columns]
+    widths = [6, 26] + [30 if c.type == "text" else 14 for c in table.columns]
     widths += [8] * len(parts) + [22]
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)

@@ -397,7 +397,7 @@ def duplicate_projects(forms: list[Form]) -> list[Finding]:
         if key in first:
             other = first[key]
             where = other.file if other.file != form.file else f"工作表「{other.sheet}」"
-            name_path = ("项目名称",)
+            name_path = (form.spec.identity[0],)  # 项目名称
             out.append(finding(Rule.DUPLICATE_PROJECT, form.file, form.sheet, form.cells.get(name_path),
                                name=ident[0], unit=ident[1], year=ident[2], other=where))
         else:
@@ -499,7 +499,7 @@ def _against(report: Report, paths: list) -> list[Finding]:
         match = next((sources[(k, form.identity())] for k in carries if (k, form.identity()) in sources), None)
         if match is None:
             ident = form.identity()
-            out.append(finding(Rule.AGAINST_MISSING, form.file, form.sheet, form.cells.get(("项目名称",)),
+            out.append(finding(Rule.AGAINST_MISSING, form.file, form.sheet, form.cells.get((form.spec.identity[0],)),
                                name=ident[0], unit=ident[1], year=ident[2], other=names))
             continue
         out.extend(compare(form, match))

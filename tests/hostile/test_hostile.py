@@ -10,11 +10,22 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
-from hostile_util import (CJK, COMMANDS, JIULITING_TOTAL, RSS_LIMIT_MB, SAMPLES, TIME_LIMIT, copy_samples, run_cli,
-                      run_many, sha256, tree_hashes)
-
 import corpus
+import pytest
+from hostile_util import (
+    CJK,
+    COMMANDS,
+    JIULITING_TOTAL,
+    RSS_LIMIT_MB,
+    SAMPLES,
+    TIME_LIMIT,
+    copy_samples,
+    run_cli,
+    run_many,
+    sha256,
+    tree_hashes,
+)
+
 from xltools.errors import UnreadableFile
 from xltools.read import expand_paths, read_one
 from xltools.safety import Limits, precheck
@@ -107,7 +118,7 @@ def test_folder_with_every_hostile_file_and_three_good_ones(hostile_corpus, tmp_
         "merge": ("merge", str(mixed), "-o", str(out), "--skip-invalid"),
     }, env=env)
     assert tree_hashes(mixed) == before, "an input was modified"
-    for key, run in runs.items():
+    for run in runs.values():
         assert run.code == 2, run
         assert "Traceback" not in run.err, run
         assert run.rss_mb < RSS_LIMIT_MB, run

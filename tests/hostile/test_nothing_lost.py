@@ -12,11 +12,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import corpus
 import pytest
 from hostile_util import ROOT, SAMPLES, clean_env, copy_samples, run_cli, sha256, tree_hashes
 from lxml import etree
 
-import corpus
 import xltools.merge
 from xltools.spec import load_spec
 from xltools.template import template_bytes
