@@ -55,8 +55,7 @@ def test_template_and_batch(tmp_path):
     proc = run("template", "project-target", "--batch", csv, "--year", "2026", "-o", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["乙中心_2026_项目支出绩效目标申报表.xlsx", "甲中心_党建经费_2026_项目支出绩效目标申报表.xlsx",
-                     "甲中心_党建经费_2026_项目支出绩效目标申报表_2.xlsx"]
+    assert names == ["乙中心_2026_申报表.xlsx", "甲中心_党建经费_2026_申报表.xlsx", "甲中心_党建经费_2026_申报表_2.xlsx"]
     ws = openpyxl.load_workbook(tmp_path / "out" / names[1])[SPEC.sheet]
     assert ws[SPEC.field("项目名称").ref].value == "党建经费" and ws[SPEC.field("主管部门").ref].value == "区政府"
     bad = tmp_path / "bad.csv"
@@ -123,7 +122,7 @@ def test_merge_to_file_folder_and_refusals(tmp_path):
     proc = run("merge", mixed, "-o", tmp_path / "dir")
     assert proc.returncode == 0
     assert sorted(p.name for p in (tmp_path / "dir").iterdir()) == [
-        "上海市松江区九里亭街道社区党群服务中心_2026_汇总表.xlsx", "另一个单位_2026_汇总表.xlsx"]
+        "上海市松江区九里亭街道社区党群服务中心_2026_申报汇总表.xlsx", "另一个单位_2026_申报汇总表.xlsx"]
     # inputs with errors: refused with findings, nothing written
     proc = run("merge", HONGQIAO, "-o", tmp_path / "hq.xlsx")
     assert proc.returncode == 1 and "value-empty" in proc.stderr and not (tmp_path / "hq.xlsx").exists()
@@ -163,6 +162,6 @@ def test_merge_keeps_earlier_output_when_it_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(m.SheetWriter, "write", boom)
     with pytest.raises(RuntimeError):
-        m.merge_workbooks([JIULITING], out)
+        m.merge_workbooks([JIULITING], out, force=True)
     assert out.read_bytes() == b"earlier"
     assert [p.name for p in tmp_path.iterdir()] == ["m.xlsx"]

@@ -162,9 +162,9 @@ def test_folder_expansion_skips_lock_and_hidden_files(tmp_path):
     write_filled(tmp_path / "sub" / "b.xlsx", valid_form(项目名称="另一个"))
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")
     (tmp_path / ".hidden.xlsx").write_bytes(b"junk")
-    (tmp_path / "notes.txt").write_text("x")
     report = validate_paths([tmp_path])
     assert report.files == [str(tmp_path / "a.xlsx"), str(tmp_path / "sub" / "b.xlsx")]
+    assert report.ignored == [str(tmp_path / "~$a.xlsx")]
     assert report.exit_code == 0
 
 

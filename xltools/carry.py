@@ -47,6 +47,34 @@ def carry_values(source: Form, to_kind: str) -> tuple[dict, frozenset[str]]:
     return values, frozenset(locked)
 
 
+def missing_carried(source: Form, to_kind: str) -> list[Finding]:
+    """What ``source`` lacks that a ``to_kind`` template would carry (and lock): a value the new
+    form requires, every amount, or every row of a carried table. Errors at the source's cells:
+    a template carrying nothing there could not be completed by its unit."""
+    to, src = load_spec(to_kind), source.spec
+    rule = carry_spec(to, src.kind)
+    out: list[Finding] = []
+    money = []
+    for to_key, from_key in rule.get("fields", {}).items():
+        f, g = to.field(to_key), src.field(from_key)
+        value = get_path(source.data, g.path)
+        if f.type == "money" and g.type == "money":
+            money.append((g, value))
+        elif f.required and value in (None, ""):
+            out.append(finding(Rule.CARRY_MISSING, source.file, source.sheet, source.cells.get(g.path),
+                               label=g.name, kind=to.short_name))
+    if money and all(v in (None, "") for _, v in money):
+        g = money[0][0]
+        out.append(finding(Rule.CARRY_MISSING, source.file, source.sheet, source.cells.get(g.path),
+                           label="、".join(x.name for x, _ in money), kind=to.short_name))
+    for t in rule.get("tables", {}).values():
+        if not source.data.get(t["from"]):
+            table = src.table(t["from"])
+            out.append(finding(Rule.CARRY_MISSING, source.file, source.sheet, source.next_row.get(table.key),
+                               label=table.label, kind=to.short_name))
+    return out
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:,.2f}" if abs(v - round(v, 2)) < 1e-9 else f"{v:,.6g}"

@@ -76,6 +76,9 @@ def _console():
 # ---------------------------------------------------------------------------------------------
 
 
+FORCE_HELP = "替换已存在的输出文件（默认不替换任何已有文件；无论如何都不会写到输入文件上）"
+
+
 @app.command(epilog="示例：xltools template project-target -o 申报表模板.xlsx --year 2026 --rows 50")
 def template(
     kind: Annotated[Kind, typer.Argument(
@@ -85,11 +88,13 @@ def template(
     dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
     unit: Annotated[str | None, typer.Option(help="预填实施单位")] = None,
     name: Annotated[str | None, typer.Option(help="预填项目名称")] = None,
-    rows: Annotated[int, typer.Option(help="绩效指标可填行数（至少 40）", min=1, max=1000)] = 40,
+    rows: Annotated[int | None, typer.Option(help="绩效指标可填行数（默认并且至少 40）", max=1000)] = None,
     batch: Annotated[Path | None, typer.Option(
-        help="单位清单 CSV（列：实施单位,主管部门[,项目名称]），每行生成一份预填模板到 -o 文件夹")] = None,
+        help="单位清单 CSV（列：实施单位,主管部门[,项目名称]），每行生成一份预填模板到 -o 文件夹；"
+             "已存在的文件保留不动（可能已填写）")] = None,
     from_: Annotated[Path | None, typer.Option(
-        "--from", help="由填好的申报表（或汇总表）生成自评表：项目、预算和指标带入并锁定")] = None,
+        "--from", help="由填好的申报表（或汇总表、或一个文件夹的申报表）生成自评表：项目、预算和指标带入并锁定")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """生成锁定的 Excel 填报模板（只有黄色单元格可填，带下拉列表和填写提示）。
 
@@ -97,26 +102,46 @@ def template(
     年底自评：xltools template project-selfeval --from 申报表.xlsx -o 自评表.xlsx
               xltools template project-selfeval --from 汇总表.xlsx -o 自评表/
     """
+    from .spec import load_spec
     from .template import read_units_csv, template_batch, template_workbook, templates_from
 
+    spec = load_spec(kind.value)
+    floor = min((t.min_rows for t in spec.tables), default=0)
+    if rows is not None and rows < floor:
+        raise UsageError(f"--rows 至少为 {floor}（{spec.name}的绩效指标表至少 {floor} 行）。")
+    prefills = {"--year": year, "--dept": dept, "--unit": unit, "--name": name}
     if from_ is not None:
-        made = templates_from(kind.value, from_, out, rows=rows if rows != 40 else None)
-        for res in made:
+        given = [k for k, v in prefills.items() if v is not None] + (["--batch"] if batch else [])
+        if given:
+            raise UsageError(f"--from 不能与 {'、'.join(given)} 同时使用：带入的内容全部来自 --from 的表。")
+        made = templates_from(kind.value, from_, out, rows=rows, force=force)
+        if made.refused:
+            _err(format_report(made.report))
+            _err(made.refused)
+            raise typer.Exit(1)
+        for res in made.made:
             typer.echo(str(res.path))
-        _err(f"已由 {from_} 生成 {len(made)} 份模板（带入的项目、预算和指标已锁定）")
+        _err(f"已由 {from_} 生成 {len(made.made)} 份{spec.short_name}（带入的项目、预算和指标已锁定）")
         return
     if batch is None:
         if out.suffix.lower() != ".xlsx":
             raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
-        res = template_workbook(kind.value, out, year=year, dept=dept, unit=unit, name=name, rows=rows)
+        res = template_workbook(kind.value, out, year=year, dept=dept, unit=unit, name=name, rows=rows, force=force)
         _err(f"已生成模板 {res.path}（绩效指标 {res.rows} 行）")
         return
+    if unit is not None:
+        raise UsageError("--unit 不能与 --batch 同时使用：每份模板的实施单位取自单位清单。")
     if out.suffix.lower() == ".xlsx" or (out.exists() and not out.is_dir()):
         raise UsageError(f"使用 --batch 时 -o 应为文件夹：{out}")
+    if not batch.is_file():
+        raise UsageError(f"找不到文件：{batch}")
     units = read_units_csv(batch)
     made = template_batch(kind.value, units, out, year=year, dept=dept, name=name, rows=rows,
-                          progress=_progress("生成模板"))
-    _err(f"已生成 {len(made)} 份模板到 {out}/")
+                          progress=_progress("生成模板"), force=force)
+    for path in made.existing:
+        _err(f"已存在，跳过（未改动）：{path}")
+    tail = f"；{len(made.existing)} 份已存在未改动（如确要重新生成，请加 --force）" if made.existing else ""
+    _err(f"已生成 {len(made.made)} 份模板到 {out}/{tail}")
 
 
 @app.command(epilog="示例：xltools read 收回/党群综合服务.xlsx > 数据.json")
@@ -137,13 +162,18 @@ def read(
             failed += 1
             _err(f"{res.path}: {res.message}")
             continue
+        if res.skipped:
+            _err(f"已跳过 {res.file}：{res.skipped}")
+            continue
         for form in res.forms:
             text = json.dumps(form.data, ensure_ascii=False, indent=2)
             out.write(("\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
             first = False
     out.write("\n]\n" if not first else "]\n")
     out.flush()
-    if failed:
+    if first and not failed:
+        _err("没有找到可读取的表单。")
+    if failed or first:
         raise typer.Exit(2)
 
 
@@ -186,22 +216,38 @@ def format_report(report) -> str:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
             tag = "错误" if f.is_error else "警告"
             lines.append(f"  [{tag}] {where}  {f.message}  ({f.rule})")
+    for file, why in report.skipped:
+        lines.append(f"- {file}：已跳过（{why}）")
+    if report.ignored:
+        lines.append(f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
     bad = len(report.files_with_errors())
-    lines.append(f"共 {len(report.files)} 个文件、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
+    total = len(report.files) + len(report.skipped) + len(report.ignored)
+    extra = "，".join(([f"跳过 {len(report.skipped)} 个"] if report.skipped else [])
+                     + ([f"忽略 {len(report.ignored)} 个临时文件"] if report.ignored else []))
+    lines.append(f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
                  f"警告 {len(report.warnings)} 条；{bad} 个文件需要退回修改。")
+    if not report.forms:
+        lines.append("没有找到可读取的表单。")
     return "\n".join(lines)
 
 
-@app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每个实施单位一个汇总表）")
+@app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每类表、每个实施单位和年度一个汇总表）")
 def merge(
     paths: Annotated[list[Path], typer.Argument(help="审核通过的 .xlsx 文件或文件夹")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="以 .xlsx 结尾为一个文件，否则为文件夹（每个单位一个汇总表）")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="以 .xlsx 结尾为一个文件（只能有一组），否则为文件夹（每组一个汇总表）")],
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。"""
+    """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。
+
+    \b
+    按表单类型、实施单位和年度分组，每组一个汇总表，文件名如
+    <实施单位>_<年度>_申报汇总表.xlsx、<实施单位>_<年度>_自评汇总表.xlsx。
+    输入文件夹里由 xltools 生成的汇总表会被跳过，不会重复汇总。
+    """
     from .merge import merge_workbooks
 
-    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, progress=_progress("读取"))
+    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress("读取"))
     report = result.report
     if result.refused and (report.errors or report.unreadable) and not skip_invalid:
         _err(format_report(report))

@@ -16,6 +16,22 @@ class UsageError(XltoolsError):
     """The command was called wrongly (exit code 2)."""
 
 
+class OutputError(XltoolsError):
+    """An output cannot or must not be written: it exists (no ``--force``), it is an input, or
+    the file system refused (exit code 2). Nothing was written."""
+
+
+class MissingPath(UsageError):
+    """A path named on the command line does not exist: the user's typo, not a unit's fault."""
+
+    def __init__(self, paths):
+        self.paths = [str(p) for p in paths]
+        super().__init__("找不到文件或文件夹：" + "、".join(self.paths) + "。请检查路径是否写错。")
+
+    def __reduce__(self):
+        return (type(self), (self.paths,))
+
+
 class UnreadableFile(XltoolsError):
     """A file cannot be read as a form at all (exit code 2).
 

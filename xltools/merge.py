@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .derive import DERIVATIONS
 from .errors import UsageError
-from .fsutil import atomic_path, safe_filename
-from .read import Form, default_jobs
-from .spec import FormSpec, col_letter, get_path
+from .fsutil import atomic_path, check_out_folder, check_targets, safe_filename, unique_name
+from .read import Form, default_jobs, expand_paths
+from .spec import FormSpec, col_letter, get_path, load_spec
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
 from .validate import Report, validate_paths
 
@@ -57,18 +57,26 @@ def _sheet_name(i: int, name: str | None, taken: set[str]) -> str:
 
 
 def group_key(form: Form) -> tuple:
-    return tuple(form.data.get(k) for k in form.spec.group_by)
+    """Forms that go into one 汇总表: the same kind and the same ``group_by`` values."""
+    return (form.kind,) + tuple(form.data.get(k) for k in form.spec.group_by)
 
 
 def output_name(spec: FormSpec, key: tuple) -> str:
-    unit, year = (key + (None, None))[:2]
-    return safe_filename(f"{unit or '未填实施单位'}_{year or '未填年度'}_汇总表") + ".xlsx"
+    head, tail = spec.summary_stem(key[1:])
+    return safe_filename(head, tail=tail) + ".xlsx"
+
+
+def _describe(key: tuple) -> str:
+    spec = load_spec(key[0])
+    values = "，".join(str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(spec.group_by, key[1:]))
+    return f"{spec.name}（{values}）"
 
 
 def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:
     """Read, validate and decide what goes where; writes nothing."""
     report = validate_paths(paths, progress=progress)
     result = MergeResult(report)
+    result.skipped.extend(report.skipped)
     bad_forms = {(f.file, f.sheet) for f in report.errors if f.sheet is not None}
     bad_files = {f.file for f in report.errors if f.sheet is None}
     for exc in report.unreadable:
@@ -81,37 +89,53 @@ def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -
             keep.append(form)
     if (report.errors or report.unreadable) and not skip_invalid:
         result.refused = "输入文件有错误，未生成汇总表。请退回修改，或使用 --skip-invalid 只汇总无错误的表单。"
-        result.skipped = []
+        result.skipped = list(report.skipped)
         return result
     if not keep:
         result.refused = "没有可汇总的表单。"
         return result
     result.merged = keep
-    groups = {group_key(f) for f in keep}
+    groups = sorted({group_key(f) for f in keep}, key=str)
     if str(out).lower().endswith(".xlsx") and len(groups) > 1:
-        names = "、".join(sorted(f"{k[0]}（{k[1]}）" for k in groups))
-        result.refused = (f"输入包含 {len(groups)} 个实施单位/年度（{names}），不能汇总到一个文件；"
-                          "请把 -o 改为一个文件夹，每个单位生成一个汇总表。")
+        names = "；".join(_describe(k) for k in groups)
+        result.refused = (f"输入包含 {len(groups)} 组表单（{names}），不能汇总到一个文件；"
+                          "请把 -o 改为一个文件夹，每组生成一个汇总表。")
     return result
 
 
-def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:
-    """Validate ``paths`` and write the 汇总表 (a file, or one per unit into a folder)."""
+def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force: bool = False,
+                    progress=None) -> MergeResult:
+    """Validate ``paths`` and write the 汇总表: one per (kind, ``group_by`` values) — an .xlsx
+    ``out`` when there is one group, else one file per group in the folder ``out``.
+
+    Never writes over an input file; never replaces an existing file unless ``force``
+    (raises :class:`~xltools.errors.OutputError` before writing anything)."""
     out = Path(out)
-    if out.exists() and out.is_dir() and str(out).lower().endswith(".xlsx"):
+    to_file = str(out).lower().endswith(".xlsx")
+    if to_file and out.is_dir():
         raise UsageError(f"{out} 是一个文件夹，不能作为汇总表文件。")
-    result = plan(paths, out, skip_invalid=skip_invalid, progress=progress)
+    if not to_file:
+        check_out_folder(out)
+    inputs = expand_paths(paths)
+    named = [p for _, p, found in inputs.items if not found]
+    if to_file:  # what can be known before reading: refuse at once
+        check_targets([out], named, force=force)
+    result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress)
     if result.refused:
         return result
     groups: dict[tuple, list[Form]] = defaultdict(list)
     for form in result.merged:
         groups[group_key(form)].append(form)
-    if str(out).lower().endswith(".xlsx"):
+    if to_file:
         targets = {key: out for key in groups}
     else:
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"{out} 已存在且不是文件夹；汇总到文件时请以 .xlsx 结尾。")
-        targets = {key: out / output_name(forms[0].spec, key) for key, forms in groups.items()}
+        taken: set[str] = set()
+        targets = {key: out / unique_name(output_name(forms[0].spec, key)[:-5], taken)
+                   for key, forms in groups.items()}
+    # Never over an input (a 汇总表 found in the input folder and skipped is not one).
+    skipped = {file for file, _ in result.report.skipped}
+    read = [p for display, p, _ in inputs.items if display not in skipped]
+    check_targets(targets.values(), read, force=force)
     jobs = default_jobs(len(result.merged)) if len(groups) > 1 else 1
     _write_all([(targets[key], forms) for key, forms in groups.items()], jobs)
     result.outputs.extend(targets[key] for key in groups)
@@ -172,8 +196,7 @@ def write_summary(target: Path, forms: list[Form]) -> None:
         _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
         first = forms[0].data
         write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "summary",
-                        "实施单位": first.get("实施单位") or "", "年度": first.get("年度") or "",
-                        "forms": names})
+                        **{k: first.get(k) or "" for k in spec.group_by}, "forms": names})
         overview.activate()
         wb.close()
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UnreadableFile
+from .errors import MissingPath, UnreadableFile
 from .indicators import parse_target
 from .rules import Finding, Rule
 from .safety import precheck
@@ -56,6 +56,8 @@ class ReadResult:
     forms: list[Form]
     role: str = "form"           # "form" or "summary" (a 汇总表)
     findings: list[Finding] = field(default_factory=list)
+    made_by_merge: bool = False  # its metadata says `xltools merge` wrote it
+    skipped: str | None = None   # why it was not read as input (then ``forms`` is empty)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,9 +348,10 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
             spec = load_spec(str(meta["kind"]))
             raise UnreadableFile(file, Rule.LAYOUT_CHANGED.code, Rule.LAYOUT_CHANGED.format(name=spec.name))
         raise _not_a_form(file)
+    made_by_merge = role == "summary"
     if len(forms) > 1:
         role = "summary"
-    return ReadResult(file, forms, role)
+    return ReadResult(file, forms, role, made_by_merge=made_by_merge)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,27 +465,58 @@ def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: i
 # Many files
 
 
-# What a folder search picks up: workbooks, and what staff send instead (reported, not skipped).
-FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".et", ".ods")
+def is_lock_file(name: str) -> bool:
+    """Excel/WPS (``~$…``) and LibreOffice (``.~lock.…#``) lock files: never forms."""
+    return name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#"))
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
-    """(display name, path) of every workbook named, folders searched recursively for *.xlsx,
-    skipping ~$ lock files and hidden files. Display names are the paths as given or found."""
-    out: list[tuple[str, Path]] = []
-    for given in paths:
-        p = Path(given)
-        if p.is_dir():
-            found = []
-            for f in p.rglob("*"):
-                rel = f.relative_to(p)
-                if any(part.startswith((".", "~$")) for part in rel.parts):
-                    continue
-                if f.is_file() and f.suffix.lower() in FOLDER_SUFFIXES:
-                    found.append(f)
-            out.extend((str(f), f) for f in sorted(found))
-        else:
-            out.append((str(given), p))
+@dataclass
+class Inputs:
+    """What a command was given, expanded: every file to read as (display name, path, found in
+    a folder), and the lock files passed over. Folders are searched recursively; every file in
+    them is read or reported (a PDF or a .docx is reported as not a form), except hidden files
+    and folders (``.…``) and lock files, which are listed in ``ignored``."""
+
+    items: list[tuple[str, Path, bool]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return ((display, path) for display, path, _ in self.items)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for _, p, _ in self.items]
+
+
+def expand_paths(paths: Iterable[str | Path] | str | os.PathLike) -> Inputs:
+    """Expand files and folders (a single path or an iterable of them). Raises
+    :class:`~xltools.errors.MissingPath` naming every path that does not exist."""
+    if isinstance(paths, Inputs):
+        return paths
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    given = [(str(g), Path(g)) for g in paths]
+    missing = [d for d, p in given if not p.exists()]
+    if missing:
+        raise MissingPath(missing)
+    out = Inputs()
+    for display, p in given:
+        if not p.is_dir():
+            out.items.append((display, p, False))
+            continue
+        found = []
+        for f in p.rglob("*"):
+            rel = f.relative_to(p)
+            if is_lock_file(rel.parts[-1]) and f.is_file():
+                out.ignored.append(str(f))
+                continue
+            if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                continue
+            found.append(f)
+        out.items.extend((str(f), f, True) for f in sorted(found))
     return out
 
 
@@ -497,27 +531,31 @@ def default_jobs(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def read_paths(paths: Iterable[str | Path], jobs: int | None = None) -> Iterator[ReadResult | UnreadableFile]:
+def read_paths(paths: Iterable[str | Path] | str | os.PathLike | Inputs,
+               jobs: int | None = None) -> Iterator[ReadResult | UnreadableFile]:
     """Read every workbook, in order; an unreadable one yields its :class:`UnreadableFile`.
+    ``paths``: a file or folder, or an iterable of them (folders are searched recursively,
+    see :func:`expand_paths`); a 汇总表 made by `xltools merge` found in a folder is not read
+    again as input: its result has ``skipped`` set and no forms.
 
     Batches are read by a pool of worker processes (forked before the caller imports pandas).
     A worker that dies on a file (a crafted file can abort a native parser) costs only that
     file: it is reported as unreadable and the rest are read on.
     """
-    items = expand_paths(paths)
+    items = expand_paths(paths).items
     jobs = default_jobs(len(items)) if jobs is None else jobs
     if jobs <= 1:
-        for display, p in items:
-            yield read_one(display, p)
+        for item in items:
+            yield read_one(*item)
         return
     yield from _read_pool(items, jobs)
 
 
-def _read_item(item: tuple[str, Path]) -> ReadResult | UnreadableFile:
+def _read_item(item: tuple[str, Path, bool]) -> ReadResult | UnreadableFile:
     return read_one(*item)
 
 
-def _read_pool(items: list[tuple[str, Path]], jobs: int) -> Iterator[ReadResult | UnreadableFile]:
+def _read_pool(items: list[tuple[str, Path, bool]], jobs: int) -> Iterator[ReadResult | UnreadableFile]:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -534,22 +572,27 @@ def _read_pool(items: list[tuple[str, Path]], jobs: int) -> Iterator[ReadResult 
     except BrokenProcessPool:
         pass
     # A worker died: read the rest one file per process, so the culprit is named.
-    for display, p in items[done:]:
+    for display, p, found in items[done:]:
         try:
             with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                yield pool.submit(read_one, display, p).result()
+                yield pool.submit(read_one, display, p, found).result()
         except BrokenProcessPool:
             yield UnreadableFile(display, Rule.FILE_UNREADABLE.code,
                                  Rule.FILE_UNREADABLE.format(reason="读取时解析程序异常终止，文件可能已损坏或被恶意构造"))
 
 
-def read_one(display: str, path: Path) -> ReadResult | UnreadableFile:
+def read_one(display: str, path: Path, found: bool = False) -> ReadResult | UnreadableFile:
+    """Read one file; never raises for the file. ``found``: it was found in a folder (then a
+    汇总表 made by `xltools merge` is skipped, not read as input)."""
     if not path.exists():
         return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason="文件不存在"))
     if path.is_dir():
         return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason="这是一个文件夹"))
     try:
-        return read_workbook(path, display)
+        result = read_workbook(path, display)
+        if found and result.made_by_merge:
+            return ReadResult(display, [], "summary", skipped="xltools 生成的汇总表，不作为输入")
+        return result
     except UnreadableFile as exc:
         exc.path = display
         return exc

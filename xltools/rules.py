@@ -122,6 +122,8 @@ class Rule(Enum):
     AGAINST_DROPPED = RuleDef("against-dropped", ERROR, "申报表（{other}）中的指标「{name}」在自评表中缺失，请补上。")
     AGAINST_CHANGED = RuleDef("against-changed", ERROR,
                               "指标「{name}」的「{label}」为 {have}，与申报表（{other}）中的 {want} 不一致。")
+    CARRY_MISSING = RuleDef("carry-missing", ERROR,
+                            "「{label}」为空，无法带入{kind}（带入的内容在{kind}中锁定，单位无法补填）；请先在本表中填写。")
     # --- across files ----------------------------------------------------------------------
     DUPLICATE_PROJECT = RuleDef("duplicate-project", ERROR,
                                 "项目「{name}」（{unit}，{year} 年度）重复提交：{other} 中已有同一项目，请删除其中一份。")

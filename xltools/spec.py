@@ -30,7 +30,8 @@ _TABLE_KEYS = {"key", "label", "label_col", "header_row", "min_rows", "required"
 _TEXT_KEYS = {"cell", "text", "style", "anchor"}
 _SPEC_KEYS = {"kind", "version", "title", "name", "sheet", "money_unit", "indicators", "columns",
               "key_order", "identity", "group_by", "empty_lists", "lists", "texts", "fields",
-              "tables", "summary_title", "summary_columns", "carry", "period", "checks"}
+              "tables", "summary_title", "summary_columns", "carry", "period", "checks",
+              "short_name", "form_file", "summary_file"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,6 +127,9 @@ class Text:
     anchor: str | None = None
 
 
+_LABEL_PREFIX = re.compile(r"^其中\s*[:：]\s*")
+
+
 @dataclass(frozen=True)
 class Field:
     key: str
@@ -146,6 +150,12 @@ class Field:
     @property
     def path(self) -> tuple[str, ...]:
         return tuple(self.key.split("."))
+
+    @property
+    def name(self) -> str:
+        """The short name for messages: the printed label without a leading 其中: and the
+        trailing colon or bracket of the print (「其中: 当年财政拨款」→ 当年财政拨款, 「年度)」→ 年度)."""
+        return _LABEL_PREFIX.sub("", self.label).rstrip(":：)）").strip()
 
     @property
     def ref(self) -> str:
@@ -262,6 +272,9 @@ class FormSpec:
     tables: tuple[Table, ...]
     summary_title: str = "{实施单位} {年度} 年度汇总表"
     summary_columns: tuple[str, ...] = ()
+    short_name: str = ""                       # 申报表 / 自评表: in file names and messages
+    form_file: tuple[str, ...] = ()            # keys whose values name one form's file
+    summary_file: str = "汇总表"               # merge: <group_by values>_<summary_file>.xlsx
     carry: dict = field(default_factory=dict)   # other kind → how its values carry into this one
     period: tuple[str, ...] = ()               # (start, end) date fields: start ≤ end, both in 年度
     checks: tuple[str, ...] = ()               # extra rule groups of xltools.validate.CHECKS
@@ -309,6 +322,17 @@ class FormSpec:
         if list_name == "一级指标" and self.hierarchy:
             return self.hierarchy.level1
         return self.lists[list_name]
+
+    def form_stem(self, values: dict) -> tuple[str, str]:
+        """One form's file name (no suffix) as (what varies, the fixed tail): the values of
+        ``form_file`` that are filled, then ``_`` + ``short_name`` — e.g. (九里亭街道_党群综合服务_2026, _申报表)."""
+        parts = [str(v) for k in self.form_file if (v := (values or {}).get(k)) not in (None, "")]
+        return "_".join(parts), "_" + self.short_name
+
+    def summary_stem(self, group: tuple) -> tuple[str, str]:
+        """A 汇总表's file name (no suffix) for the values of ``group_by``, as (head, tail)."""
+        parts = [str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(self.group_by, group)]
+        return "_".join(parts), "_" + self.summary_file
 
     def table(self, key: str) -> Table:
         for t in self.tables:
@@ -447,6 +471,9 @@ def _build(data: dict, source: Path) -> FormSpec:
         hierarchy=_load_hierarchy(data["indicators"]) if data.get("indicators") else None,
         summary_title=data.get("summary_title", "{实施单位} {年度} 年度汇总表"),
         summary_columns=tuple(data.get("summary_columns", ())),
+        short_name=data.get("short_name") or data["name"],
+        form_file=tuple(data.get("form_file", data["identity"])),
+        summary_file=data.get("summary_file", "汇总表"),
         carry=data.get("carry", {}),
         period=tuple(data.get("period", ())),
         checks=tuple(data.get("checks", ())),
@@ -467,6 +494,9 @@ def _check_consistency(spec: FormSpec) -> None:
     for k in spec.summary_columns:
         if k not in keys:
             raise SpecError(f"{spec.kind}: 汇总列 {k} 不是字段")
+    for k in spec.form_file + spec.group_by + spec.identity:
+        if k not in keys:
+            raise SpecError(f"{spec.kind}: 文件名、分组或识别用的 {k} 不是字段")
     for f in spec.fields:
         if f.type == "derived":
             from .derive import DERIVATIONS

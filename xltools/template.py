@@ -23,7 +23,7 @@ import xlsxwriter
 from . import __version__
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
-from .fsutil import atomic_write_bytes, safe_filename
+from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
 from .spec import (
     LISTS_SHEET,
     META_SHEET,
@@ -320,8 +320,16 @@ def json_copy(values: dict) -> dict:
     return json.loads(json.dumps(values, ensure_ascii=False, default=str))
 
 
+_CELL_VALUES = (str, int, float, dt.date)
+
+
 def write_typed(ws, row: int, col: int, value, typ: str, fmt) -> None:
-    """Write a value as the type its cell expects; anything else as a plain string."""
+    """Write a value as the type its cell expects; anything else as a plain string.
+
+    Only a number, a text, a date or nothing ever reaches a cell: anything else (a dict or list
+    of another kind's layout) is a bug and fails loudly instead of being written as its repr."""
+    if value is not None and not isinstance(value, _CELL_VALUES):
+        raise TypeError(f"not a cell value at {col_letter(col)}{row + 1}: {type(value).__name__} {value!r:.80}")
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
     elif typ in ("money", "number", "year") and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -412,49 +420,76 @@ def prefill(year: int | None = None, dept: str | None = None, unit: str | None =
 
 def template_workbook(kind: str, out: str | Path, *, year: int | None = None, dept: str | None = None,
                       unit: str | None = None, name: str | None = None, rows: int | None = None,
-                      values: dict | None = None) -> TemplateResult:
-    """Write the template of ``kind`` to ``out`` (atomically). ``values`` pre-fills any input."""
+                      values: dict | None = None, force: bool = False) -> TemplateResult:
+    """Write the template of ``kind`` to ``out`` (atomically). ``values`` pre-fills any input.
+    An existing ``out`` is replaced only with ``force`` (else :class:`OutputError`)."""
     spec = load_spec(kind)
+    out = Path(out)
+    check_targets([out], force=force)
     data = dict(values or {})
     data.update(prefill(year, dept, unit, name))
     data_bytes, n, tid = template_bytes(spec, data or None, rows)
-    out = Path(out)
     atomic_write_bytes(out, data_bytes)
     return TemplateResult(out, kind, n, tid)
 
 
-def templates_from(kind: str, source: str | Path, out: str | Path, *, rows: int | None = None) -> list[TemplateResult]:
+@dataclass
+class FromResult:
+    """What ``template --from`` did: the templates written, or (nothing written) the report of
+    the source forms with the findings that stop them being carried."""
+
+    made: list[TemplateResult]
+    report: object   # xltools.validate.Report of the sources
+    refused: str | None = None
+
+
+def templates_from(kind: str, source, out: str | Path, *, rows: int | None = None,
+                   force: bool = False, progress=None) -> FromResult:
     """Templates of ``kind`` pre-filled (and locked where carried) from the forms in ``source``
-    — one form: ``out`` is the .xlsx; a 汇总表 of several: ``out`` is a folder, one per project."""
-    from .carry import carry_values
-    from .read import read_workbook
+    (a form, a 汇总表, a folder of forms, or several of these). One form: ``out`` may be the
+    .xlsx; else ``out`` is a folder with one file per form, named by the spec (实施单位_项目名称_
+    年度_自评表.xlsx). The sources are validated first: a source with errors, or one that lacks
+    what is carried (a required value, the amounts, the indicators), writes nothing."""
+    from .carry import carry_values, missing_carried
+    from .read import expand_paths
+    from .validate import validate_paths
 
     spec = load_spec(kind)
-    result = read_workbook(source)
-    forms = [f for f in result.forms if f.kind in spec.carry]
-    if not forms:
-        kinds_ = "、".join(load_spec(k).name for k in spec.carry) or "（无）"
-        raise UsageError(f"{source} 中没有可用于生成{spec.name}的表单（需要：{kinds_}）。")
+    if not spec.carry:
+        raise UsageError(f"{spec.name}不能由其他表生成（没有可带入的内容），不能使用 --from。")
     out = Path(out)
-    if len(forms) > 1 and out.suffix.lower() == ".xlsx":
-        raise UsageError(f"{source} 含 {len(forms)} 个项目，请把 -o 改为文件夹，每个项目生成一份{spec.name}。")
-    made = []
+    to_file = out.suffix.lower() == ".xlsx"
+    if to_file and out.is_dir():
+        raise UsageError(f"{out} 是一个文件夹；多个项目请把 -o 写成文件夹，如 -o 自评表/。")
+    inputs = expand_paths(source)
+    report = validate_paths(inputs, progress=progress)
+    forms = [f for f in report.forms if f.kind in spec.carry]
+    if report.unreadable:
+        return FromResult([], report, "来源文件无法读取，未生成模板。")
+    if not forms:
+        kinds_ = "、".join(load_spec(k).name for k in spec.carry)
+        return FromResult([], report, f"来源中没有可用于生成{spec.name}的表单（需要：{kinds_}），未生成模板。")
+    for form in forms:
+        report.findings.extend(missing_carried(form, kind))
+    if report.errors:
+        return FromResult([], report, f"来源表单有错误，未生成{spec.name}；请先修改来源表单（或换用审核通过的表）。")
+    if len(forms) > 1 and to_file:
+        raise UsageError(f"来源含 {len(forms)} 个项目，请把 -o 改为文件夹，每个项目生成一份{spec.name}。")
+    if not to_file:
+        check_out_folder(out)
+    jobs = []
     taken: set[str] = set()
     for form in forms:
         values, carried = carry_values(form, kind)
-        if out.suffix.lower() == ".xlsx":
-            target = out
-        else:
-            name = safe_filename(f"{values.get('项目名称') or '未命名'}_{values.get('年度') or ''}_{spec.name}")
-            stem, n = name, 2
-            while name in taken:
-                name, n = f"{stem}_{n}", n + 1
-            taken.add(name)
-            target = out / f"{name}.xlsx"
+        target = out if to_file else out / unique_name(batch_filename(spec, values), taken)
+        jobs.append((target, values, carried))
+    check_targets([t for t, _, _ in jobs], inputs.paths, force=force)
+    made = []
+    for target, values, carried in jobs:
         data, nrows, tid = template_bytes(spec, values, rows, carried)
         atomic_write_bytes(target, data)
         made.append(TemplateResult(target, kind, nrows, tid))
-    return made
+    return FromResult(made, report)
 
 
 BATCH_COLUMNS = ("实施单位", "主管部门", "项目名称")
@@ -488,9 +523,14 @@ def read_units_csv(path: str | Path) -> list[dict]:
     return rows
 
 
-def batch_filename(row: dict, year: int | None, kind_name: str) -> str:
-    parts = [row["实施单位"]] + ([row["项目名称"]] if row.get("项目名称") else []) + ([str(year)] if year else [])
-    return safe_filename("_".join(parts + [kind_name])) + ".xlsx"
+def _batch_values(row: dict, year: int | None, dept: str | None, name: str | None) -> dict:
+    return prefill(year, row.get("主管部门") or dept, row["实施单位"], row.get("项目名称") or name)
+
+
+def batch_filename(spec: FormSpec, values: dict) -> str:
+    """The file-name stem of one form's template (batch, --from): see ``FormSpec.form_stem``."""
+    head, tail = spec.form_stem(values)
+    return safe_filename(head, tail=tail) if head else safe_filename(tail.lstrip("_"))
 
 
 def _batch_one(job: tuple) -> TemplateResult:
@@ -498,33 +538,43 @@ def _batch_one(job: tuple) -> TemplateResult:
     return template_workbook(kind, target, **kw)
 
 
+@dataclass
+class BatchResult:
+    made: list[TemplateResult]
+    existing: list[Path]       # files that were there already: left as they are (not with force)
+
+
 def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int | None = None,
                    dept: str | None = None, name: str | None = None, rows: int | None = None,
-                   jobs: int | None = None, progress=None) -> list[TemplateResult]:
+                   jobs: int | None = None, progress=None, force: bool = False) -> BatchResult:
     """One pre-filled template per row of ``units`` (实施单位, 主管部门[, 项目名称]) into folder ``out``;
-    names made unique; written by a pool of worker processes for large batches."""
+    names made unique; written by a pool of worker processes for large batches. A file that
+    exists already (perhaps filled by its unit) is left as it is and listed in ``existing``,
+    unless ``force``."""
     from .read import default_jobs
 
     spec = load_spec(kind)
     out = Path(out)
-    seen: set[str] = set()
-    work = []
+    check_out_folder(out)
+    taken: set[str] = set()
+    work, existing = [], []
     for row in units:
-        fname = batch_filename(row, year, spec.name)
-        stem, n = fname[:-5], 2
-        while fname in seen:
-            fname, n = f"{stem}_{n}.xlsx", n + 1
-        seen.add(fname)
-        work.append((kind, out / fname, {"year": year, "dept": row.get("主管部门") or dept, "unit": row["实施单位"],
-                                         "name": row.get("项目名称") or name, "rows": rows}))
+        values = _batch_values(row, year, dept, name)
+        target = out / unique_name(batch_filename(spec, values), taken)
+        if target.exists() and not force:
+            existing.append(target)
+            continue
+        work.append((kind, target, {"values": values, "rows": rows, "force": force}))
+    if work:
+        ensure_folder(out)
     jobs = default_jobs(len(work)) if jobs is None else jobs
     if jobs <= 1:
         results = map(_batch_one, work)
-        return list(progress(results) if progress else results)
+        return BatchResult(list(progress(results) if progress else results), existing)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         results = pool.map(_batch_one, work, chunksize=max(1, len(work) // (jobs * 8)))
-        return list(progress(results) if progress else results)
+        return BatchResult(list(progress(results) if progress else results), existing)

@@ -31,6 +31,8 @@ class Report:
     files: list[str] = field(default_factory=list)
     forms: list[Form] = field(default_factory=list)
     unreadable: list[UnreadableFile] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, why): found, not read as input
+    ignored: list[str] = field(default_factory=list)               # lock files passed over
 
     @property
     def errors(self) -> list[Finding]:
@@ -42,8 +44,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        if self.unreadable:
-            return 2
+        if self.unreadable or not self.forms:
+            return 2   # a file could not be read, or there was no form at all: never a pass
         return 1 if self.errors else 0
 
     def files_with_errors(self) -> set[str]:
@@ -433,6 +435,8 @@ def collect(results: Iterable[ReadResult | UnreadableFile]) -> Report:
             report.unreadable.append(res)
             report.files.append(res.path)
             report.findings.append(unreadable_finding(res))
+        elif res.skipped:
+            report.skipped.append((res.file, res.skipped))
         else:
             report.files.append(res.file)
             report.forms.extend(res.forms)
@@ -440,17 +444,20 @@ def collect(results: Iterable[ReadResult | UnreadableFile]) -> Report:
     return report
 
 
-def validate_paths(paths: Iterable[str | Path], progress=None, against: Iterable[str | Path] = ()) -> Report:
-    """Read and validate every workbook (folders searched for *.xlsx); never raises for a file.
+def validate_paths(paths, progress=None, against: Iterable[str | Path] = ()) -> Report:
+    """Read and validate every file (a path, or an iterable of files and folders, searched
+    recursively); never raises for a file. A path that does not exist raises
+    :class:`~xltools.errors.MissingPath` before anything is read.
 
     ``against``: the forms these were carried from (e.g. the 申报表 of 自评表); differences
     from them are reported too (not their own findings).
     """
-    paths = list(paths)
-    results = _preloading(read_paths(paths), pooled=default_jobs(len(expand_paths(paths))) > 1)
+    inputs = expand_paths(paths)
+    results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
     if progress:
         results = progress(results)
     report = collect(results)
+    report.ignored = list(inputs.ignored)
     report.findings.extend(validate_forms(report.forms))
     against = list(against)
     if against:

@@ -89,7 +89,7 @@ def rounds(libreoffice, tmp_path_factory):
     templates, filled, rows = [], [], []
     for target, form in zip(TARGETS, SOURCE):
         # exactly `xltools template project-selfeval --from <申报表> -o <file>` (the CLI passes rows=None)
-        made = templates_from(KIND, target, work / "templates" / f"{target.stem}_自评表.xlsx")
+        made = templates_from(KIND, target, work / "templates" / f"{target.stem}_自评表.xlsx").made
         assert len(made) == 1 and made[0].rows == len(form[TABLE.key]), (target.name, made)
         templates.append(made[0].path)
         filled.append(work / "filled" / f"{target.stem}.xlsx")
