@@ -32,9 +32,10 @@ def safe_filename(name: str, limit: int = NAME_BYTES, tail: str = "") -> str:
     from pathvalidate import sanitize_filename
 
     def clean(text: str, room: int) -> str:
-        out = sanitize_filename(text, replacement_text="_", platform="universal", max_len=max(room, 1),
-                                fs_encoding="utf-8")
-        return out.strip(" .")
+        for _ in range(2):  # stripping a trailing dot can uncover a reserved name ("LPT1 .." → "LPT1")
+            text = sanitize_filename(text.strip(" ."), replacement_text="_", platform="universal",
+                                     max_len=max(room, 1), fs_encoding="utf-8").strip(" .")
+        return text
 
     end = clean(tail, limit) if tail else ""
     head = clean(str(name), limit - len(end.encode("utf-8")))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .derive import DERIVATIONS
 from .errors import UsageError
-from .fsutil import atomic_path, check_out_folder, check_targets, safe_filename, unique_name
+from .fsutil import atomic_path, check_out_folder, check_targets, safe_filename, same_file, unique_name
 from .read import Form, default_jobs, expand_paths
 from .spec import FormSpec, col_letter, get_path, load_spec
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
@@ -117,9 +117,9 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
     if not to_file:
         check_out_folder(out)
     inputs = expand_paths(paths)
-    named = [p for _, p, found in inputs.items if not found]
     if to_file:  # what can be known before reading: refuse at once
-        check_targets([out], named, force=force)
+        check_targets([out], [p for _, p, found in inputs.items if not (found and _earlier_output(p, out))],
+                      force=force)
     result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress)
     if result.refused:
         return result
@@ -140,6 +140,14 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
     _write_all([(targets[key], forms) for key, forms in groups.items()], jobs)
     result.outputs.extend(targets[key] for key in groups)
     return result
+
+
+def _earlier_output(path: Path, out: Path) -> bool:
+    """Whether ``path``, found in an input folder, is ``out`` and a 汇总表 made by merge (which
+    the merge will skip, not read): then replacing it with --force writes over no input."""
+    from .read import read_one
+
+    return same_file(path, out) and read_one(str(path), path, True).skipped is not None
 
 
 _JOBS: list[tuple[Path, list[Form]]] = []
