@@ -1,8 +1,12 @@
 """The `xltools` command line: a thin typer layer over the Python API.
 
 Exit codes: 0 success (warnings allowed), 1 findings of severity error / merge refused,
-2 a file could not be read or the command was used wrongly. Findings and progress go to
-stderr, data to stdout. Heavy libraries are imported inside the commands that need them.
+2 a file could not be read, an output exists, or the command was used wrongly.
+What a command produces (the report, the JSON, the names of the files written) goes to
+stdout and can be redirected to a file; progress, notices and the closing summary line go to
+stderr. Output never fails on a console's encoding (a Chinese Windows console is GBK): text
+is written with replacement for what the console cannot show, and JSON is always UTF-8.
+Heavy libraries are imported inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from . import __version__
 from .errors import UsageError, XltoolsError
 from .spec import kinds
 
@@ -32,13 +37,25 @@ HELP = """\
   3. 汇总为单位汇总表：
      xltools merge 收回/ -o 汇总表/
 
-退出码：0 通过（可有警告）；1 有错误或拒绝汇总；2 文件无法读取或用法错误。
+退出码：0 通过（可有警告）；1 有错误或拒绝汇总；2 文件无法读取、输出文件已存在或用法错误。
 """
 
 app = typer.Typer(help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
-Kind = Enum("Kind", {k.replace("-", "_"): k for k in kinds()}, type=str)  # type: ignore[misc]
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xltools {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", "-V", help="显示版本号并退出", callback=_version,
+                                          is_eager=True)] = False,
+) -> None:
+    """绩效目标申报表 Excel 工具。"""
 
 
 class ReadFormat(str, Enum):
@@ -50,27 +67,80 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+KIND_HELP = "表单类型：" + "；".join(f"{k}" for k in kinds())
+
+
+def _kind(value: str) -> str:
+    """A kind named on the command line, checked against the specs in use now."""
+    from .spec import load_spec
+
+    names = kinds()
+    if value not in names:
+        choices = "、".join(f"{k}（{load_spec(k).name}）" for k in names)
+        raise UsageError(f"未知的表单类型「{value}」；可用：{choices}。")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: stdout for what a command produces, stderr for messages
+
+
+class PipeClosed(Exception):
+    """stdout was closed by its reader (``xltools read … | head -1``): stop quietly, exit 0."""
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; with the reader gone that raises again: point it at devnull.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _out(text: str, *, utf8: bool = False) -> None:
+    """Write ``text`` to stdout. ``utf8``: as UTF-8 bytes whatever the console's code page (JSON)."""
+    try:
+        if utf8 and hasattr(sys.stdout, "buffer"):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text.encode("utf-8"))
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except BrokenPipeError as exc:
+        _silence_stdout()
+        raise PipeClosed from exc
+
+
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    try:
+        typer.echo(message, err=True)
+    except BrokenPipeError:
+        pass
 
 
-def _progress(total_hint: str):
-    """A rich progress bar over an iterator, on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-
-    def wrap(items):
-        from rich.progress import track
-
-        yield from track(items, description=total_hint, console=_console(), transient=True)
-
-    return wrap
+def _tolerant_streams() -> None:
+    """Text that a console's code page cannot show is replaced, never an UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
 
 
-def _console():
-    from rich.console import Console
+def _progress(quiet: bool = False):
+    """A progress display on stderr when a person watches it: a terminal, not CI, not --quiet."""
+    from .progress import SILENT, TerminalProgress
 
-    return Console(stderr=True)
+    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        return SILENT
+    return TerminalProgress()
+
+
+QUIET_HELP = "不显示进度和逐个文件的结果，只显示错误和最后一行汇总"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,8 +151,7 @@ FORCE_HELP = "替换已存在的输出文件（默认不替换任何已有文件
 
 @app.command(epilog="示例：xltools template project-target -o 申报表模板.xlsx --year 2026 --rows 50")
 def template(
-    kind: Annotated[Kind, typer.Argument(
-        help="表单类型：project-target = 项目支出绩效目标申报表；project-selfeval = 项目支出绩效自评表")],
+    kind: Annotated[str, typer.Argument(help=KIND_HELP, metavar="KIND")],
     out: Annotated[Path, typer.Option("-o", "--out", help="输出 .xlsx 文件；与 --batch 一起用时为输出文件夹")],
     year: Annotated[int | None, typer.Option(help="预填年度，如 2026", min=2000, max=2100)] = None,
     dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
@@ -105,7 +174,8 @@ def template(
     from .spec import load_spec
     from .template import read_units_csv, template_batch, template_workbook, templates_from
 
-    spec = load_spec(kind.value)
+    kind = _kind(kind)
+    spec = load_spec(kind)
     floor = min((t.min_rows for t in spec.tables), default=0)
     if rows is not None and rows < floor:
         raise UsageError(f"--rows 至少为 {floor}（{spec.name}的绩效指标表至少 {floor} 行）。")
@@ -114,19 +184,19 @@ def template(
         given = [k for k, v in prefills.items() if v is not None] + (["--batch"] if batch else [])
         if given:
             raise UsageError(f"--from 不能与 {'、'.join(given)} 同时使用：带入的内容全部来自 --from 的表。")
-        made = templates_from(kind.value, from_, out, rows=rows, force=force)
+        made = templates_from(kind, from_, out, rows=rows, force=force, progress=_progress())
         if made.refused:
             _err(format_report(made.report))
             _err(made.refused)
             raise typer.Exit(1)
-        for res in made.made:
-            typer.echo(str(res.path))
+        _out("".join(f"{res.path}\n" for res in made.made))
         _err(f"已由 {from_} 生成 {len(made.made)} 份{spec.short_name}（带入的项目、预算和指标已锁定）")
         return
     if batch is None:
         if out.suffix.lower() != ".xlsx":
             raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
-        res = template_workbook(kind.value, out, year=year, dept=dept, unit=unit, name=name, rows=rows, force=force)
+        res = template_workbook(kind, out, year=year, dept=dept, unit=unit, name=name, rows=rows, force=force)
+        _out(f"{res.path}\n")
         _err(f"已生成模板 {res.path}（绩效指标 {res.rows} 行）")
         return
     if unit is not None:
@@ -136,44 +206,48 @@ def template(
     if not batch.is_file():
         raise UsageError(f"找不到文件：{batch}")
     units = read_units_csv(batch)
-    made = template_batch(kind.value, units, out, year=year, dept=dept, name=name, rows=rows,
-                          progress=_progress("生成模板"), force=force)
+    made = template_batch(kind, units, out, year=year, dept=dept, name=name, rows=rows,
+                          progress=_progress(), force=force)
     for path in made.existing:
         _err(f"已存在，跳过（未改动）：{path}")
-    tail = f"；{len(made.existing)} 份已存在未改动（如确要重新生成，请加 --force）" if made.existing else ""
-    _err(f"已生成 {len(made.made)} 份模板到 {out}/{tail}")
+    _out("".join(f"{res.path}\n" for res in made.made))
+    tail = f"；{len(made.existing):,} 份已存在未改动（如确要重新生成，请加 --force）" if made.existing else ""
+    _err(f"已生成 {len(made.made):,} 份模板到 {out}{os.sep}{tail}")
 
 
 @app.command(epilog="示例：xltools read 收回/党群综合服务.xlsx > 数据.json")
 def read(
     files: Annotated[list[Path], typer.Argument(help="填好的申报表或汇总表（.xlsx），可给文件夹")],
     format: Annotated[ReadFormat, typer.Option("--format", "-f", help="输出格式")] = ReadFormat.json,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
-    """读取填好的表单，输出 JSON 列表（每个表单一项，键为表上印的标签）。"""
+    """读取填好的表单，输出 JSON 列表（每个表单一项，键为表上印的标签；UTF-8 编码）。"""
     from .errors import UnreadableFile
-    from .read import read_paths
+    from .read import expand_paths, read_paths
 
     # Streamed one form at a time: 10,000 files never sit in memory as one JSON text.
-    failed, first = 0, True
-    out = sys.stdout
-    out.write("[")
-    for res in read_paths(files):
+    inputs = expand_paths(files)
+    failed = skipped = forms = 0
+    _out("[", utf8=True)
+    for res in _progress(quiet).track(read_paths(inputs), "读取", len(inputs)):
         if isinstance(res, UnreadableFile):
             failed += 1
             _err(f"{res.path}: {res.message}")
             continue
         if res.skipped:
+            skipped += 1
             _err(f"已跳过 {res.file}：{res.skipped}")
             continue
         for form in res.forms:
             text = json.dumps(form.data, ensure_ascii=False, indent=2)
-            out.write(("\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
-            first = False
-    out.write("\n]\n" if not first else "]\n")
-    out.flush()
-    if first and not failed:
-        _err("没有找到可读取的表单。")
-    if failed or first:
+            _out(("\n" if not forms else ",\n") + "  " + text.replace("\n", "\n  "), utf8=True)
+            forms += 1
+    _out("\n]\n" if forms else "]\n", utf8=True)
+    parts = [f"读取 {len(inputs) - failed - skipped:,} 个文件、{forms:,} 个表单"]
+    parts += [f"无法读取 {failed:,} 个"] if failed else []
+    parts += [f"跳过 {skipped:,} 个"] if skipped else []
+    _err("，".join(parts) + "。" + ("" if forms else "没有找到可读取的表单。"))
+    if failed or not forms:
         raise typer.Exit(2)
 
 
@@ -184,41 +258,67 @@ def validate(
     = ReportFormat.text,
     against: Annotated[list[Path] | None, typer.Option(
         "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
     """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。
 
     \b
+    审核结果写到标准输出，可保存：xltools validate 收回/ > 审核结果.txt
     自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
     """
     from .validate import validate_paths
 
-    report = validate_paths(paths, progress=_progress("审核"), against=against or ())
+    report = validate_paths(paths, progress=_progress(quiet), against=against or ())
     if format is ReportFormat.json:
-        typer.echo(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False, indent=2))
+        _out(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False, indent=2) + "\n", utf8=True)
     else:
-        typer.echo(format_report(report))
+        _out(format_report(report, quiet=quiet) + "\n")
+    if format is ReportFormat.json or quiet or not sys.stdout.isatty():
+        _err(summary_line(report))   # the report went to a file or a program: the person still sees this
     raise typer.Exit(report.exit_code)
 
 
-def format_report(report) -> str:
+# Marks every Chinese code page (GBK, GB18030, Big5) has: a report printed on a Chinese Windows
+# console, or redirected there into a GBK file, never fails on them.
+PASS, FAIL, WARN = "√", "×", "!"
+
+
+def summary_line(report) -> str:
+    """One line for the end of a batch: 42 份：通过 35，有警告 4，退回 3."""
+    errors = report.files_with_errors()
+    warned = {f.file for f in report.warnings} - errors
+    passed = len(report.files) - len(errors) - len(warned)
+    line = f"{len(report.files):,} 份：通过 {passed:,}，有警告 {len(warned):,}，退回 {len(errors):,}"
+    if report.skipped:
+        line += f"；跳过 {len(report.skipped):,}"
+    return line + ("。" if report.forms else "。没有找到可读取的表单。")
+
+
+def format_report(report, quiet: bool = False) -> str:
+    """The text report, grouped by file. ``quiet``: only the files with errors, their errors,
+    and the summary."""
     by_file: dict[str, list] = {f: [] for f in report.files}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
     lines = []
     for file, items in by_file.items():
+        if quiet:
+            items = [f for f in items if f.is_error]
+            if not items:
+                continue
         if not items:
-            lines.append(f"✓ {file}：通过")
+            lines.append(f"{PASS} {file}：通过")
             continue
         ne = sum(1 for f in items if f.is_error)
-        lines.append(f"✗ {file}：错误 {ne} 条，警告 {len(items) - ne} 条" if ne else
-                     f"! {file}：警告 {len(items)} 条")
+        lines.append(f"{FAIL} {file}：错误 {ne} 条，警告 {len(items) - ne} 条" if ne else
+                     f"{WARN} {file}：警告 {len(items)} 条")
         for f in items:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
             tag = "错误" if f.is_error else "警告"
             lines.append(f"  [{tag}] {where}  {f.message}  ({f.rule})")
-    for file, why in report.skipped:
+    for file, why in [] if quiet else report.skipped:
         lines.append(f"- {file}：已跳过（{why}）")
-    if report.ignored:
+    if report.ignored and not quiet:
         lines.append(f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
     bad = len(report.files_with_errors())
     total = len(report.files) + len(report.skipped) + len(report.ignored)
@@ -237,6 +337,7 @@ def merge(
     out: Annotated[Path, typer.Option("-o", "--out", help="以 .xlsx 结尾为一个文件（只能有一组），否则为文件夹（每组一个汇总表）")],
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
     """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。
 
@@ -247,25 +348,28 @@ def merge(
     """
     from .merge import merge_workbooks
 
-    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress("读取"))
+    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress(quiet))
     report = result.report
     if result.refused and (report.errors or report.unreadable) and not skip_invalid:
-        _err(format_report(report))
-    for what, why in result.skipped:
+        _err(format_report(report, quiet=quiet))
+    for what, why in [] if quiet else result.skipped:
         _err(f"已跳过 {what}：{why}")
     if result.refused:
         _err(result.refused)
         raise typer.Exit(max(result.exit_code, 1))
-    for path in result.outputs:
-        typer.echo(str(path))
-    _err(f"已汇总 {len(result.merged)} 个项目，生成 {len(result.outputs)} 个汇总表。")
+    _out("".join(f"{path}\n" for path in result.outputs))
+    skipped = f"，跳过 {len(result.skipped):,} 个" if result.skipped else ""
+    _err(f"已生成 {len(result.outputs):,} 个汇总表，共 {len(result.merged):,} 个项目{skipped}。")
     raise typer.Exit(result.exit_code)
 
 
 def main() -> None:
     """Console entry point: no traceback ever reaches the user."""
+    _tolerant_streams()
     try:
         code = app(standalone_mode=False)
+    except PipeClosed:
+        sys.exit(0)
     except XltoolsError as exc:
         _err(f"错误：{exc}")
         sys.exit(2)

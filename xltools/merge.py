@@ -17,6 +17,7 @@ from pathlib import Path
 from .derive import DERIVATIONS
 from .errors import UsageError
 from .fsutil import atomic_path, check_out_folder, check_targets, safe_filename, same_file, unique_name
+from .progress import SILENT, as_progress
 from .read import Form, default_jobs, expand_paths
 from .spec import FormSpec, col_letter, get_path, load_spec
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
@@ -120,6 +121,7 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
     if to_file:  # what can be known before reading: refuse at once
         check_targets([out], [p for _, p, found in inputs.items if not (found and _earlier_output(p, out))],
                       force=force)
+    progress = as_progress(progress)
     result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress)
     if result.refused:
         return result
@@ -137,7 +139,7 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
     read = [p for display, p, _ in inputs.items if display not in skipped]
     check_targets(targets.values(), read, force=force)
     jobs = default_jobs(len(result.merged)) if len(groups) > 1 else 1
-    _write_all([(targets[key], forms) for key, forms in groups.items()], jobs)
+    _write_all([(targets[key], forms) for key, forms in groups.items()], jobs, progress)
     result.outputs.extend(targets[key] for key in groups)
     return result
 
@@ -153,20 +155,34 @@ def _earlier_output(path: Path, out: Path) -> bool:
 _JOBS: list[tuple[Path, list[Form]]] = []
 
 
-def _write_job(i: int) -> None:
+def _write_job(i: int) -> Path:
     write_summary(*_JOBS[i])
+    return _JOBS[i][0]
 
 
-def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int) -> None:
-    """Write each 汇总表; several at once in forked workers, which share the forms unpickled."""
-    import multiprocessing as mp
+def _write_given(job: tuple[Path, list[Form]]) -> Path:
+    write_summary(*job)
+    return job[0]
 
-    if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        for target, forms in jobs:
-            write_summary(target, forms)
+
+def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int, progress=SILENT) -> None:
+    """Write each 汇总表; several at once in worker processes. Forked workers share the forms
+    unpickled (copy-on-write); spawned ones (Windows, macOS) are sent their group."""
+    what = "写出汇总表"
+    if workers <= 1:
+        for _ in progress.track((_write_given(job) for job in jobs), what, len(jobs)):
+            pass
+        return
+    from .pool import context, executor, forking
+
+    ctx = context()
+    workers = min(workers, len(jobs))
+    if not forking(ctx):
+        with executor(workers, ctx) as pool:
+            for _ in progress.track(pool.map(_write_given, jobs), what, len(jobs)):
+                pass
         return
     import gc
-    from concurrent.futures import ProcessPoolExecutor
 
     global _JOBS
     _JOBS = jobs
@@ -176,8 +192,9 @@ def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int) -> None:
     gc.collect()
     gc.freeze()  # the forked writers then share these objects instead of copying them page by page
     try:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("fork")) as pool:
-            list(pool.map(_write_job, range(len(jobs))))
+        with executor(workers, ctx) as pool:
+            for _ in progress.track(pool.map(_write_job, range(len(jobs))), what, len(jobs)):
+                pass
     finally:
         _JOBS = []
         gc.unfreeze()

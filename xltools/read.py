@@ -556,14 +556,14 @@ def _read_item(item: tuple[str, Path, bool]) -> ReadResult | UnreadableFile:
 
 
 def _read_pool(items: list[tuple[str, Path, bool]], jobs: int) -> Iterator[ReadResult | UnreadableFile]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    from .pool import context, executor
+
+    ctx = context()
     done = 0
     try:
-        with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        with executor(jobs, ctx) as pool:
             chunk = max(1, min(16, len(items) // (jobs * 8) or 1))
             for res in pool.map(_read_item, items, chunksize=chunk):
                 done += 1
@@ -574,7 +574,7 @@ def _read_pool(items: list[tuple[str, Path, bool]], jobs: int) -> Iterator[ReadR
     # A worker died: read the rest one file per process, so the culprit is named.
     for display, p, found in items[done:]:
         try:
-            with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            with executor(1, ctx) as pool:
                 yield pool.submit(read_one, display, p, found).result()
         except BrokenProcessPool:
             yield UnreadableFile(display, Rule.FILE_UNREADABLE.code,

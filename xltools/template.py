@@ -24,6 +24,7 @@ from . import __version__
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
 from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
+from .progress import as_progress
 from .spec import (
     LISTS_SHEET,
     META_SHEET,
@@ -567,14 +568,12 @@ def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int |
         work.append((kind, target, {"values": values, "rows": rows, "force": force}))
     if work:
         ensure_folder(out)
+    progress = as_progress(progress)
     jobs = default_jobs(len(work)) if jobs is None else jobs
     if jobs <= 1:
-        results = map(_batch_one, work)
-        return BatchResult(list(progress(results) if progress else results), existing)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+        return BatchResult(list(progress.track(map(_batch_one, work), "生成模板", len(work))), existing)
+    from .pool import executor
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+    with executor(jobs) as pool:
         results = pool.map(_batch_one, work, chunksize=max(1, len(work) // (jobs * 8)))
-        return BatchResult(list(progress(results) if progress else results), existing)
+        return BatchResult(list(progress.track(results, "生成模板", len(work))), existing)

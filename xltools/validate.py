@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import UnreadableFile
 from .indicators import ASCII_OPERATORS, OPERATORS, is_rate, parse_target
+from .progress import as_progress
 from .read import Form, ReadResult, default_jobs, expand_paths, read_paths
 from .rules import BY_CODE, ERROR, Finding, Rule, finding
 from .spec import FormSpec, get_path, load_spec, parse_cell
@@ -452,16 +453,18 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = ()) -> 
     ``against``: the forms these were carried from (e.g. the 申报表 of 自评表); differences
     from them are reported too (not their own findings).
     """
-    inputs = expand_paths(paths)
-    results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
-    if progress:
-        results = progress(results)
-    report = collect(results)
-    report.ignored = list(inputs.ignored)
-    report.findings.extend(validate_forms(report.forms))
+    progress = as_progress(progress)
     against = list(against)
     if against:
-        report.findings.extend(_against(report, against))
+        expand_paths(against)   # a typo there is found before anything is read
+    inputs = expand_paths(paths)
+    results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
+    report = collect(progress.track(results, "读取", len(inputs)))
+    report.ignored = list(inputs.ignored)
+    with progress.phase(f"审核 {len(report.forms):,} 个表单"):
+        report.findings.extend(validate_forms(report.forms))
+        if against:
+            report.findings.extend(_against(report, against))
     report.findings = sort_findings(report.findings, report.files)
     return report
 

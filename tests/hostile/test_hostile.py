@@ -141,9 +141,9 @@ def test_folder_with_every_hostile_file_and_three_good_ones(hostile_corpus, tmp_
     # validate (text): the good ones pass, the hostile ones are listed with their message
     text = runs["text"].out
     for g in good:
-        assert f"✓ {g}：通过" in text
+        assert f"√ {g}：通过" in text
     for p in hostile_listed:
-        assert f"✗ {p}：" in text
+        assert f"× {p}：" in text
     # merge --skip-invalid: the 汇总表 of the three good ones is written, the others are named as skipped
     written = [Path(line) for line in runs["merge"].out.splitlines() if line.strip()]
     assert len(written) == 1 and written[0].exists(), runs["merge"]
