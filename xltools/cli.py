@@ -21,8 +21,11 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .clizh import install as install_chinese
 from .errors import UsageError, XltoolsError
 from .spec import kinds
+
+install_chinese()  # click's and typer's own messages (usage errors, help frame) in Chinese
 
 HELP = """\
 绩效目标申报表 Excel 工具：生成模板 → 单位填报 → 审核 → 汇总。
