@@ -52,12 +52,12 @@ def test_missing_option_and_argument(tmp_path):
     err = usage_error("template", "project-target", cwd=tmp_path)
     assert "错误：缺少选项 '-o' / '--out'。" in err
     err = usage_error("template", "-o", "x.xlsx", cwd=tmp_path)
-    assert "错误：缺少参数 'kind'。" in err and "可选值：" in err and "project-selfeval" in err
+    assert "错误：缺少参数 'KIND'。" in err
 
 
 def test_invalid_choice(tmp_path):
-    err = usage_error("template", "foo", "-o", "x.xlsx", cwd=tmp_path)
-    assert "错误：'kind' 的值无效：'foo' 不是可选值，可选：'project-selfeval', 'project-target'。" in err
+    err = usage_error("validate", tmp_path, "--format", "xml", cwd=tmp_path)
+    assert "错误：'--format' / '-f' 的值无效：'xml' 不是可选值，可选：'text', 'json'。" in err
 
 
 def test_unknown_command_and_its_suggestion(tmp_path):
@@ -83,7 +83,7 @@ def test_option_without_value_and_extra_arguments(tmp_path):
 
 def assert_chinese_help(text):
     assert text.startswith("用法：python -m xltools ")
-    assert "选项：" in text and "显示本帮助并退出。" in text
+    assert "选项：" in text and "-h, --help" in text and "显示本帮助并退出" in text
     for word in HELP_ENGLISH:
         assert word not in text, (word, text)
 
@@ -180,7 +180,7 @@ def test_other_click_wordings(english, chinese):
 def test_help_notes():
     from xltools import clizh
 
-    assert clizh.translate_help("Show this message and exit.") == "显示本帮助并退出。"
+    assert clizh.translate_help("Show this message and exit.") == "显示本帮助并退出"
     assert clizh.translate_help("输出格式  [default: json; required]") == "输出格式  [默认：json；必填]"
     assert clizh.translate_help("[env var: XLTOOLS_YEAR; default: (dynamic)]") == "[环境变量：XLTOOLS_YEAR；默认：（动态）]"
     assert clizh.translate_tokens("-o, --out PATH") == "-o, --out 路径"

@@ -18,7 +18,8 @@ hands it to the user:
   ``Error:``) is written in Chinese and the message goes through :func:`translate`;
 * ``Context.formatter_class``: a help formatter that writes the usage prefix, the section
   headings, ``[OPTIONS]``, the type metavars and the ``[required]`` / ``[default: ...]`` notes
-  in Chinese.
+  in Chinese (and the formatter module's ``term_len`` counts a Chinese character as the two
+  columns it takes, so that the columns still line up).
 
 Text that no template matches is left as it is: English is better than a crash or a wrong
 sentence. Nothing is imported beyond what typer has loaded already, and the regular
@@ -99,8 +100,8 @@ CATALOGUE: list[tuple[str, str]] = [
     ("Options", "选项"),
     ("Arguments", "参数"),
     ("Commands", "命令"),
-    ("Show this message and exit.", "显示本帮助并退出。"),
-    ("Show the version and exit.", "显示版本号并退出。"),
+    ("Show this message and exit.", "显示本帮助并退出"),
+    ("Show the version and exit.", "显示版本号并退出"),
     ("required", "必填"),
     ("default: {default}", "默认：{default}"),
     ("env var: {var}", "环境变量：{var}"),
