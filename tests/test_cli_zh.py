@@ -52,7 +52,7 @@ def test_missing_option_and_argument(tmp_path):
     err = usage_error("template", "project-target", cwd=tmp_path)
     assert "错误：缺少选项 '-o' / '--out'。" in err
     err = usage_error("template", "-o", "x.xlsx", cwd=tmp_path)
-    assert "错误：缺少参数 'KIND'。" in err
+    assert "错误：缺少参数 '表单类型'。" in err
 
 
 def test_invalid_choice(tmp_path):

@@ -154,7 +154,7 @@ FORCE_HELP = "替换已存在的输出文件（默认不替换任何已有文件
 
 @app.command(epilog="示例：xltools template project-target -o 申报表模板.xlsx --year 2026 --rows 50")
 def template(
-    kind: Annotated[str, typer.Argument(help=KIND_HELP, metavar="KIND")],
+    kind: Annotated[str, typer.Argument(help=KIND_HELP, metavar="表单类型")],
     out: Annotated[Path, typer.Option("-o", "--out", help="输出 .xlsx 文件；与 --batch 一起用时为输出文件夹")],
     year: Annotated[int | None, typer.Option(help="预填年度，如 2026", min=2000, max=2100)] = None,
     dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
@@ -220,7 +220,7 @@ def template(
 
 @app.command(epilog="示例：xltools read 收回/党群综合服务.xlsx > 数据.json")
 def read(
-    files: Annotated[list[Path], typer.Argument(help="填好的申报表或汇总表（.xlsx），可给文件夹")],
+    files: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="填好的申报表或汇总表（.xlsx），可给文件夹")],
     format: Annotated[ReadFormat, typer.Option("--format", "-f", help="输出格式")] = ReadFormat.json,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
@@ -256,7 +256,7 @@ def read(
 
 @app.command(epilog="示例：xltools validate 收回/ --format json > 审核结果.json")
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
+    paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text：按文件分组的清单；json：结果列表")]
     = ReportFormat.text,
     against: Annotated[list[Path] | None, typer.Option(
@@ -336,7 +336,7 @@ def format_report(report, quiet: bool = False) -> str:
 
 @app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每类表、每个实施单位和年度一个汇总表）")
 def merge(
-    paths: Annotated[list[Path], typer.Argument(help="审核通过的 .xlsx 文件或文件夹")],
+    paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="审核通过的 .xlsx 文件或文件夹")],
     out: Annotated[Path, typer.Option("-o", "--out", help="以 .xlsx 结尾为一个文件（只能有一组），否则为文件夹（每组一个汇总表）")],
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
