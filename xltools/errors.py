@@ -48,3 +48,22 @@ class UnreadableFile(XltoolsError):
     def __reduce__(self):
         # Rebuilt from all three fields: the read pool sends these between processes.
         return (type(self), (self.path, self.rule, self.message))
+
+
+class ConfigError(SpecError):
+    """The form specs or lists (schemas/*.toml, or the folder XLTOOLS_SCHEMAS names) are wrong.
+
+    A configuration error stops the command with one message (``错误：…``, exit code 2); it is
+    never reported per file, since no filled form is at fault. ``file`` is the spec file (or
+    folder) in question, ``keys`` the key paths found wrong in it (e.g. ``fields[3].required``).
+    """
+
+    def __init__(self, message: str, file: str | None = None, keys: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.keys = tuple(keys)
+
+    def __reduce__(self):
+        # Rebuilt from all three fields: raised in a read worker, re-raised in the parent.
+        return (type(self), (self.message, self.file, self.keys))
