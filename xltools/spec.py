@@ -7,31 +7,28 @@ a cell address or a printed label.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import ConfigError, SpecError
 
 FIELD_TYPES = {"text", "longtext", "choice", "year", "date", "money", "total", "derived", "constant"}
 COMPUTED_TYPES = {"total", "derived", "constant"}
 COLUMN_TYPES = {"text", "choice", "target", "money", "number", "year"}
+# The cell formats of xltools.template.Styles a text or label may name (keep in step with it).
+TEXT_STYLES = {"title", "subtitle_right", "subtitle_left", "label", "section", "header", "note", "total",
+               "derived_text"}
+DEFAULT_SUMMARY_TITLE = "{实施单位} {年度} 年度汇总表"
 
 META_SHEET = "_xltools"   # very hidden: kind, spec version, role, template id
 LISTS_SHEET = "_lists"    # hidden: the dropdown lists
 
-_FIELD_KEYS = {"key", "label", "label_cell", "label_style", "cell", "type", "required", "list",
-               "prompt", "sum_of", "derive", "args", "value", "anchor"}
-_COLUMN_KEYS = {"key", "label", "col", "type", "required", "list", "cascade_from", "prompt"}
-_TABLE_KEYS = {"key", "label", "label_col", "header_row", "min_rows", "required", "hierarchy",
-               "columns", "highlights", "parse_target"}
-_TEXT_KEYS = {"cell", "text", "style", "anchor"}
-_SPEC_KEYS = {"kind", "version", "title", "name", "sheet", "money_unit", "indicators", "columns",
-              "key_order", "identity", "group_by", "empty_lists", "lists", "texts", "fields",
-              "tables", "summary_title", "summary_columns", "carry", "period", "checks",
-              "short_name", "form_file", "summary_file"}
+# Load every kind and list from this folder instead of the packaged schemas/ (see use_schemas).
+SCHEMAS_ENV = "XLTOOLS_SCHEMAS"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +267,7 @@ class FormSpec:
     texts: tuple[Text, ...]
     fields: tuple[Field, ...]
     tables: tuple[Table, ...]
-    summary_title: str = "{实施单位} {年度} 年度汇总表"
+    summary_title: str = DEFAULT_SUMMARY_TITLE
     summary_columns: tuple[str, ...] = ()
     short_name: str = ""                       # 申报表 / 自评表: in file names and messages
     form_file: tuple[str, ...] = ()            # keys whose values name one form's file
@@ -389,148 +386,351 @@ def compute(spec: FormSpec, data: dict) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
+#
+# Everything is read from one folder: the packaged schemas/, or the one XLTOOLS_SCHEMAS names
+# (looked up at every call, so the override applies whenever it is set; caches are keyed by the
+# folder). A spec file or list that does not fit the typed schema (xltools.specschema) or whose
+# parts do not fit together is a ConfigError: one message naming the file and the keys, never a
+# finding on the forms being read.
 
 
-def schemas_dir() -> Path:
+def packaged_schemas_dir() -> Path:
     """schemas/ inside an installed wheel, else the repository's top-level schemas/."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "schemas", here.parent / "schemas"):
         if candidate.is_dir():
             return candidate
-    raise SpecError("找不到表单定义目录 schemas/")
+    raise ConfigError("找不到表单定义目录 schemas/（安装不完整？）")
 
 
-def _check_keys(where: str, data: dict, allowed: set[str]) -> None:
-    unknown = set(data) - allowed
-    if unknown:
-        raise SpecError(f"{where}: 未知的键 {sorted(unknown)}")
+def schemas_dir() -> Path:
+    """The folder every kind and list is loaded from: ``XLTOOLS_SCHEMAS`` if set, else the packaged one."""
+    return _schemas_dir(os.environ.get(SCHEMAS_ENV) or None)
 
 
-def _load_hierarchy(name: str) -> Hierarchy:
-    data = tomllib.loads((schemas_dir() / f"{name}.toml").read_text("utf-8"))
-    layouts = {k: {l1: tuple(l2s) for l1, l2s in v["tree"].items()} for k, v in data["layouts"].items()}
-    return Hierarchy(
-        layouts=layouts,
-        layout_names={k: v.get("name", k) for k, v in data["layouts"].items()},
-        required_level1=tuple(data.get("required_level1", ())),
-        count_units=frozenset(data.get("count_units", ())),
-        rate_bad_units=frozenset(data.get("rate_bad_units", ())),
+@cache
+def _schemas_dir(override: str | None) -> Path:
+    if override is None:
+        return packaged_schemas_dir()
+    path = Path(override).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"环境变量 {SCHEMAS_ENV} 指定的表单定义目录不存在：{path}", file=str(path))
+    return path.resolve()
+
+
+def use_schemas(path: str | os.PathLike | None) -> Path:
+    """Load every kind and list from ``path`` from now on, in this process and in the worker
+    processes it starts (the folder is put in ``XLTOOLS_SCHEMAS``); ``None`` goes back to the
+    packaged schemas. Raises :class:`ConfigError` when the folder does not exist or holds no
+    form spec (then nothing changes). Spec files are validated when first loaded."""
+    if path is None:
+        os.environ.pop(SCHEMAS_ENV, None)
+        clear_caches()
+        return schemas_dir()
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"表单定义目录不存在：{folder}", file=str(folder))
+    folder = folder.resolve()
+    _kinds(folder)
+    os.environ[SCHEMAS_ENV] = str(folder)
+    clear_caches()
+    return folder
+
+
+def clear_caches() -> None:
+    """Forget every loaded spec and list (after the files or the folder changed)."""
+    for fn in (_schemas_dir, _kinds, _load_spec, _load_lists):
+        fn.cache_clear()
+
+
+def kinds() -> tuple[str, ...]:
+    """The form kinds with a spec in the schemas folder (files declaring `kind`), by file name.
+    Cheap: the files are not parsed (no pydantic on the ``xltools --help`` path)."""
+    return _kinds(schemas_dir())
+
+
+_KIND_RE = re.compile(r"^\s*kind\s*=", re.M)
+
+
+@cache
+def _kinds(folder: Path) -> tuple[str, ...]:
+    out = tuple(p.stem for p in sorted(folder.glob("*.toml")) if _KIND_RE.search(_read_text(p)))
+    if not out:
+        raise ConfigError(f"表单定义目录 {folder} 中没有任何表单定义（含 kind = … 的 .toml 文件）", file=str(folder))
+    return out
+
+
+def load_spec(kind: str) -> FormSpec:
+    """The spec of ``kind``, validated (:class:`ConfigError` when its file or lists are wrong)."""
+    folder = schemas_dir()
+    if kind not in _kinds(folder):
+        raise SpecError(f"未知的表单类型 {kind}；可用：{'、'.join(_kinds(folder))}")
+    got = _load_spec(folder, kind)
+    if isinstance(got, ConfigError):
+        raise ConfigError(got.message, got.file, got.keys)  # a fresh one: no traceback piles up
+    return got
+
+
+def load_all() -> dict[str, FormSpec]:
+    """Every kind of the schemas folder, loaded and validated: a command can check its whole
+    configuration once, up front (:class:`ConfigError` at the first wrong file). Called before
+    a pool of readers is forked, it also spares every worker the load (they inherit the cache)."""
+    return {k: load_spec(k) for k in kinds()}
+
+
+@cache
+def _load_spec(folder: Path, kind: str) -> FormSpec | ConfigError:
+    # A failure is cached too: a pool of readers meets it once per file, and must stop fast.
+    try:
+        path = folder / f"{kind}.toml"
+        return _build(_parse(path), path)
+    except ConfigError as exc:
+        return exc
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8-sig")  # Notepad's UTF-8 starts with a BOM
+    except UnicodeDecodeError:
+        raise ConfigError(f"表单定义文件 {path} 不是 UTF-8 编码：请用编辑器另存为 UTF-8 后重试。", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"无法读取表单定义文件 {path}：{exc.strerror or exc}", file=str(path)) from None
+
+
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
+_TOML_REASONS = {
+    "Expected '=' after a key in a key/value pair": "键后面缺少 =",
+    "Invalid value": "值无效（文字要用英文双引号括起来，true/false 和数字不加引号）",
+    "Invalid statement": "无法识别的一行（中文的键和文字都要用英文双引号括起来）",
+    "Expected newline or end of document after a statement": "一行只能写一个 键 = 值",
+    "Cannot overwrite a value": "同一个键写了两次",
+    "Unclosed array": "列表缺少右方括号 ]",
+    "Unterminated string": "文字缺少结束的双引号",
+    "Illegal character": "含有不允许的字符",
+    "Expected ']' at the end of a table declaration": "表头缺少右方括号 ]",
+    "Invalid initial character for a key part": "键的开头字符无效（中文键要用双引号括起来）",
+}
+
+
+def _parse(path: Path) -> dict:
+    text = _read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raw = str(exc)
+        m = _TOML_WHERE.search(raw)
+        where = (f"第 {m.group(1)} 行第 {m.group(2)} 列" if m.group(1) else "文件末尾") if m else ""
+        reason = _TOML_WHERE.sub("", raw).strip()
+        if reason == "Illegal character '\\n'":
+            reason = "这一行没写完（文字是否少了结束的双引号？）"
+        else:
+            reason = next((zh for en, zh in _TOML_REASONS.items() if reason.startswith(en)), reason)
+        raise _config_error(path, [(where or "TOML", f"TOML 语法错误：{reason}")]) from None
+
+
+_MAX_PROBLEMS = 20
+
+
+def _config_error(path: Path, problems: list[tuple[str, str]]) -> ConfigError:
+    lines = [f"表单定义文件有误：{path}"]
+    lines += [f"  {where}：{what}" for where, what in problems[:_MAX_PROBLEMS]]
+    if len(problems) > _MAX_PROBLEMS:
+        lines.append(f"  ……另有 {len(problems) - _MAX_PROBLEMS} 处")
+    lines.append("这是表单定义的问题，不是所填表单的问题：请改正该文件后重新运行。")
+    return ConfigError("\n".join(lines), file=str(path), keys=tuple(where for where, _ in problems))
+
+
+@cache
+def _load_lists(path: Path) -> Hierarchy:
+    from . import specschema
+
+    data = _parse(path)
+    m, problems = specschema.validate(specschema.ListsFile, data)
+    if problems:
+        raise _config_error(path, problems)
+    hierarchy = Hierarchy(
+        layouts={k: {l1: tuple(l2s) for l1, l2s in v.tree.items()} for k, v in m.layouts.items()},
+        layout_names={k: v.name or k for k, v in m.layouts.items()},
+        required_level1=tuple(m.required_level1),
+        count_units=frozenset(m.count_units),
+        rate_bad_units=frozenset(m.rate_bad_units),
     )
+    level1 = set(hierarchy.level1)
+    problems = [(f"required_level1[{i}]", f"一级指标「{k}」不在任何 layouts.*.tree 中")
+                for i, k in enumerate(m.required_level1) if k not in level1]
+    if problems:
+        raise _config_error(path, problems)
+    return hierarchy
+
+
+def _area(ref: str | None) -> Area | None:
+    return Area.parse(ref) if ref else None
 
 
 def _build(data: dict, source: Path) -> FormSpec:
-    where = source.name
-    _check_keys(where, data, _SPEC_KEYS)
-    fields = []
-    for f in data.get("fields", []):
-        _check_keys(f"{where} 字段 {f.get('key')}", f, _FIELD_KEYS)
-        if f["type"] not in FIELD_TYPES:
-            raise SpecError(f"{where} 字段 {f['key']}: 未知类型 {f['type']}")
-        fields.append(Field(
-            key=f["key"], label=f["label"],
-            label_area=Area.parse(f["label_cell"]) if f.get("label_cell") else None,
-            area=Area.parse(f["cell"]), type=f["type"], required=f.get("required", False),
-            list=f.get("list"), prompt=f.get("prompt"), sum_of=tuple(f.get("sum_of", ())),
-            label_style=f.get("label_style", "label"),
-            derive=f.get("derive") or ("sum" if f["type"] == "total" else None),
-            args=tuple(f.get("args", f.get("sum_of", ()))), value=f.get("value"), anchor=f.get("anchor"),
-        ))
-    tables = []
-    for t in data.get("tables", []):
-        _check_keys(f"{where} 表格 {t.get('key')}", t, _TABLE_KEYS)
-        cols = []
-        for c in t["columns"]:
-            _check_keys(f"{where} 列 {c.get('key')}", c, _COLUMN_KEYS)
-            if c["type"] not in COLUMN_TYPES:
-                raise SpecError(f"{where} 列 {c['key']}: 未知类型 {c['type']}")
-            cols.append(Column(
-                key=c["key"], label=c["label"], col=col_index(c["col"]), type=c["type"],
-                required=c.get("required", False), list=c.get("list"),
-                cascade_from=c.get("cascade_from"), prompt=c.get("prompt"),
-            ))
-        tables.append(Table(
-            key=t["key"], label=t["label"],
-            label_col=col_index(t["label_col"]) if t.get("label_col") else None,
-            header_row=int(t["header_row"]) - 1, min_rows=int(t.get("min_rows", 10)),
-            columns=tuple(cols), required=t.get("required", False), hierarchy=t.get("hierarchy", False),
-            highlights=tuple(h["when"] for h in t.get("highlights", ())),
-            parse_target=t.get("parse_target", False),
-        ))
-    texts = []
-    for x in data.get("texts", []):
-        _check_keys(f"{where} 文字", x, _TEXT_KEYS)
-        texts.append(Text(Area.parse(x["cell"]), x["text"], x.get("style", "label"), x.get("anchor")))
-    spec = FormSpec(
-        kind=data["kind"], version=int(data["version"]), title=data["title"], name=data["name"],
-        sheet=data["sheet"], money_unit=data.get("money_unit", "元"),
-        columns=tuple(data.get("columns", ())), key_order=tuple(data["key_order"]),
-        identity=tuple(data["identity"]), group_by=tuple(data["group_by"]),
-        empty_lists=tuple(data.get("empty_lists", ())),
-        lists={k: tuple(v) for k, v in data.get("lists", {}).items()},
-        texts=tuple(texts), fields=tuple(fields), tables=tuple(tables),
-        hierarchy=_load_hierarchy(data["indicators"]) if data.get("indicators") else None,
-        summary_title=data.get("summary_title", "{实施单位} {年度} 年度汇总表"),
-        summary_columns=tuple(data.get("summary_columns", ())),
-        short_name=data.get("short_name") or data["name"],
-        form_file=tuple(data.get("form_file", data["identity"])),
-        summary_file=data.get("summary_file", "汇总表"),
-        carry=data.get("carry", {}),
-        period=tuple(data.get("period", ())),
-        checks=tuple(data.get("checks", ())),
-        source=source,
+    from . import specschema
+
+    m, problems = specschema.validate(specschema.SpecFile, data)
+    if problems:
+        raise _config_error(source, problems)
+    if m.kind != source.stem:
+        raise _config_error(source, [("kind", f"应与文件名一致：\"{source.stem}\"，实际为 \"{m.kind}\"")])
+    hierarchy = None
+    if m.indicators:
+        lists = source.parent / f"{m.indicators}.toml"
+        if not lists.is_file():
+            raise _config_error(source, [("indicators", f"列表文件 {lists.name} 不在 {source.parent} 中")])
+        hierarchy = _load_lists(lists)
+    fields = tuple(
+        Field(
+            key=f.key, label=f.label, label_area=_area(f.label_cell), area=Area.parse(f.cell), type=f.type,
+            required=f.required, list=f.list, prompt=f.prompt, sum_of=tuple(f.sum_of), label_style=f.label_style,
+            derive=f.derive or ("sum" if f.type == "total" else None),
+            args=tuple(f.sum_of if f.args is None else f.args), value=f.value, anchor=f.anchor,
+        )
+        for f in m.fields
     )
-    _check_consistency(spec)
+    tables = tuple(
+        Table(
+            key=t.key, label=t.label, label_col=col_index(t.label_col) if t.label_col else None,
+            header_row=t.header_row - 1, min_rows=t.min_rows,
+            columns=tuple(
+                Column(key=c.key, label=c.label, col=col_index(c.col.strip()), type=c.type, required=c.required,
+                       list=c.list, cascade_from=c.cascade_from, prompt=c.prompt)
+                for c in t.columns
+            ),
+            required=t.required, hierarchy=t.hierarchy, highlights=tuple(h.when for h in t.highlights),
+            parse_target=t.parse_target,
+        )
+        for t in m.tables
+    )
+    spec = FormSpec(
+        kind=m.kind, version=m.version, title=m.title, name=m.name, sheet=m.sheet, money_unit=m.money_unit,
+        columns=tuple(m.columns), key_order=tuple(m.key_order), identity=tuple(m.identity),
+        group_by=tuple(m.group_by), empty_lists=tuple(m.empty_lists),
+        lists={k: tuple(v) for k, v in m.lists.items()},
+        texts=tuple(Text(Area.parse(x.cell), x.text, x.style, x.anchor) for x in m.texts),
+        fields=fields, tables=tables, hierarchy=hierarchy, summary_title=m.summary_title,
+        summary_columns=tuple(m.summary_columns),
+        short_name=m.short_name or m.name, form_file=tuple(m.identity if m.form_file is None else m.form_file),
+        summary_file=m.summary_file,
+        carry=data.get("carry", {}),  # as written (validated): xltools.carry reads it as a dict
+        period=tuple(m.period), checks=tuple(m.checks), source=source,
+    )
+    problems = _check_consistency(spec)
+    if problems:
+        raise _config_error(source, problems)
     return spec
 
 
-def _check_consistency(spec: FormSpec) -> None:
-    keys = {f.key for f in spec.fields}
-    for f in spec.fields:
+def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
+    """What the typed schema cannot see: references to fields, tables, columns and lists that
+    do not exist, and cells used twice. ``[(key path, message), …]``, empty when all is well."""
+    import string
+
+    from .derive import DERIVATIONS
+
+    out: list[tuple[str, str]] = []
+    keys: dict[str, int] = {}
+    tables = {t.key: t for t in spec.tables}
+
+    def at(i: int, part: str) -> str:
+        return f'fields[{i}].{part}（字段 key = "{spec.fields[i].key}"）'
+
+    def is_arg(a: str) -> bool:
+        return a in keys or column_arg(spec, a) is not None
+
+    for i, f in enumerate(spec.fields):
+        if f.key in keys:
+            out.append((at(i, "key"), f"与 fields[{keys[f.key]}] 重复"))
+        keys.setdefault(f.key, i)
+    for i, f in enumerate(spec.fields):
         for k in f.sum_of:
             if k not in keys:
-                raise SpecError(f"{spec.kind}: 合计 {f.key} 引用了不存在的字段 {k}")
-        if f.type == "choice" and f.list not in spec.lists:
-            raise SpecError(f"{spec.kind}: 字段 {f.key} 的下拉列表 {f.list} 未定义")
-    for k in spec.summary_columns:
-        if k not in keys:
-            raise SpecError(f"{spec.kind}: 汇总列 {k} 不是字段")
-    for k in spec.form_file + spec.group_by + spec.identity:
-        if k not in keys:
-            raise SpecError(f"{spec.kind}: 文件名、分组或识别用的 {k} 不是字段")
-    for f in spec.fields:
+                out.append((at(i, "sum_of"), f"合计引用了不存在的字段「{k}」"))
         if f.type == "derived":
-            from .derive import DERIVATIONS
-
             if f.derive not in DERIVATIONS:
-                raise SpecError(f"{spec.kind}: 字段 {f.key} 的计算方式 {f.derive} 未定义")
-        if f.anchor is not None:
-            spec.table(f.anchor)
+                out.append((at(i, "derive"), f"计算方式「{f.derive}」未定义；可用：{'、'.join(DERIVATIONS)}"))
+            for a in f.args:
+                if not is_arg(a):
+                    out.append((at(i, "args"), f"引用了不存在的字段或表格列「{a}」"))
+        if f.type == "choice" and f.list not in spec.lists:
+            out.append((at(i, "list"), f"下拉列表「{f.list}」未在 [lists] 中定义" if f.list else "下拉字段须用 list 指定下拉列表"))
+        if f.anchor is not None and f.anchor not in tables:
+            out.append((at(i, "anchor"), f"表格「{f.anchor}」不存在"))
+    for i, x in enumerate(spec.texts):
+        if x.anchor is not None and x.anchor not in tables:
+            out.append((f'texts[{i}].anchor（文字 cell = "{x.area.ref}"）', f"表格「{x.anchor}」不存在"))
+    for name in ("identity", "group_by", "form_file", "summary_columns", "period"):
+        for j, k in enumerate(getattr(spec, name)):
+            if k not in keys:
+                out.append((f"{name}[{j}]", f"「{k}」不是字段"))
+    if spec.period:
+        if len(spec.period) != 2:
+            out.append(("period", "应为 [开始日期字段, 结束日期字段] 两项"))
+        for j, k in enumerate(spec.period):
+            if k in keys and spec.fields[keys[k]].type != "date":
+                out.append((f"period[{j}]", f"字段「{k}」不是日期（type = \"date\"）"))
+    try:
+        names = {n for _, n, _, _ in string.Formatter().parse(spec.summary_title) if n is not None}
+        for n in sorted(names - set(spec.group_by)):
+            out.append(("summary_title", f"{{{n}}} 不在 group_by 中；只能用 {'、'.join('{' + g + '}' for g in spec.group_by)}"))
+    except ValueError:
+        out.append(("summary_title", "花括号不配对"))
+    seen_tables: dict[str, int] = {}
+    for ti, t in enumerate(spec.tables):
+        where = f'tables[{ti}]'
+        hint = f'（表格 key = "{t.key}"）'
+        if t.key in seen_tables:
+            out.append((f"{where}.key{hint}", f"与 tables[{seen_tables[t.key]}] 重复"))
+        seen_tables.setdefault(t.key, ti)
+        if t.hierarchy and spec.hierarchy is None:
+            out.append((f"{where}.hierarchy{hint}", "需要在文件开头用 indicators = \"…\" 指定指标体系文件"))
+        cols: dict[str, int] = {}
+        for ci, c in enumerate(t.columns):
+            cat = f'{where}.columns[{ci}]（表格 key = "{t.key}"，列 key = "{c.key}"）'
+            if c.key in cols:
+                out.append((cat, f"列 key 与 columns[{cols[c.key]}] 重复"))
+            cols.setdefault(c.key, ci)
+        for ci, c in enumerate(t.columns):
+            cat = f'{where}.columns[{ci}].%s（表格 key = "{t.key}"，列 key = "{c.key}"）'
+            if c.cascade_from is not None and c.cascade_from not in cols:
+                out.append((cat % "cascade_from", f"列「{c.cascade_from}」不在本表格中"))
+            if c.type == "choice" and c.cascade_from is None:
+                if c.list is None:
+                    out.append((cat % "list", "下拉列须用 list 指定下拉列表（或用 cascade_from 级联）"))
+                elif c.list not in spec.lists and not (c.list == "一级指标" and spec.hierarchy):
+                    out.append((cat % "list", f"下拉列表「{c.list}」未在 [lists] 中定义"))
+        for hi, h in enumerate(t.highlights):
+            for n in re.findall(r"\{([^{}]*)\}", h):
+                if n not in cols:
+                    out.append((f"{where}.highlights[{hi}].when{hint}", f"{{{n}}} 不是本表格的列"))
+    for other, rule in spec.carry.items():
+        base = f'carry."{other}"'
+        for k in rule.get("fields", {}):
+            if k not in keys:
+                out.append((f'{base}.fields."{k}"', f"「{k}」不是本表单的字段"))
+        for tk, t in rule.get("tables", {}).items():
+            if tk not in tables:
+                out.append((f'{base}.tables."{tk}"', f"「{tk}」不是本表单的表格"))
+                continue
+            mine = {c.key for c in tables[tk].columns}
+            for ck in t.get("columns", {}):
+                if ck not in mine:
+                    out.append((f'{base}.tables."{tk}".columns."{ck}"', f"「{ck}」不是表格「{tk}」的列"))
+            for j, ck in enumerate(t.get("match", [])):
+                if ck not in t.get("columns", {}):
+                    out.append((f'{base}.tables."{tk}".match[{j}]', f"「{ck}」不在本节 columns 中"))
+    # Cells used twice (anchored items count from their table, so compare within one anchor).
     taken: dict[tuple, str] = {}
-    items = [(f.key, f.area, f.anchor) for f in spec.fields]
-    items += [(f.key + "(标签)", f.label_area, f.anchor) for f in spec.fields if f.label_area]
-    items += [(t.text, t.area, t.anchor) for t in spec.texts]
+    items = [(at(i, "cell"), f.area, f.anchor) for i, f in enumerate(spec.fields)]
+    items += [(at(i, "label_cell"), f.label_area, f.anchor) for i, f in enumerate(spec.fields) if f.label_area]
+    items += [(f'texts[{i}].cell（文字 cell = "{x.area.ref}"）', x.area, x.anchor) for i, x in enumerate(spec.texts)]
     for what, area, anchor in items:
         for r, c in area.cells():
             rc = (anchor, r, c)
             if rc in taken:
-                raise SpecError(f"{spec.kind}: 单元格 {a1(r, c)} 同时用于 {taken[rc]} 和 {what}")
+                out.append((what, f"单元格 {a1(r, c)} 已用于 {taken[rc]}"))
+                break
             taken[rc] = what
-
-
-@cache
-def load_spec(kind: str) -> FormSpec:
-    path = schemas_dir() / f"{kind}.toml"
-    if not path.is_file():
-        raise SpecError(f"未知的表单类型 {kind}；可用：{'、'.join(kinds())}")
-    return _build(tomllib.loads(path.read_text("utf-8")), path)
-
-
-@cache
-def kinds() -> tuple[str, ...]:
-    """The form kinds with a spec in schemas/ (files declaring `kind`)."""
-    out = []
-    for p in sorted(schemas_dir().glob("*.toml")):
-        head = p.read_text("utf-8")
-        if re.search(r"^kind\s*=", head, re.M):
-            out.append(p.stem)
-    return tuple(out)
+    return out
