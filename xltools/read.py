@@ -599,6 +599,10 @@ def read_one(display: str, path: Path, found: bool = False) -> ReadResult | Unre
     except (MemoryError, RecursionError) as exc:
         return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason=type(exc).__name__))
     except Exception as exc:  # a bug or a crafted file: report it as data, never a traceback
+        from .errors import ConfigError
+
+        if isinstance(exc, ConfigError):  # the spec folder is wrong, not this file: stop, say it once
+            raise
         return UnreadableFile(display, Rule.FILE_UNREADABLE.code, Rule.FILE_UNREADABLE.format(reason=_short(exc)))
 
 
