@@ -107,10 +107,8 @@ def test_broken_lists_stop_validation_once_instead_of_a_finding_per_file(schemas
         validate_paths([JIULITING])
 
 
-def run_cli(*args, schemas: Path | str, jobs: str | None = None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **{spec.SCHEMAS_ENV: str(schemas)})
-    if jobs:
-        env["XLTOOLS_JOBS"] = jobs
+def run_cli(*args, schemas: Path | str, **more: str):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **{spec.SCHEMAS_ENV: str(schemas)}, **more)
     return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=120)
 
@@ -130,9 +128,10 @@ def test_cli_reports_a_broken_spec_once_and_exits_2(schemas, case):
     assert "01_编外人员工作经费" not in out  # no form is named: none is at fault
 
 
-def test_cli_reports_it_once_through_the_worker_pool(schemas):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_cli_reports_it_once_through_the_worker_pool(schemas, start):
     edit(schemas / "indicators.toml", "[layouts.A.tree]", "[layouts.A.trees]")
-    proc = run_cli("validate", ROOT / "samples", schemas=schemas, jobs="2")
+    proc = run_cli("validate", ROOT / "samples", schemas=schemas, XLTOOLS_JOBS="2", XLTOOLS_START_METHOD=start)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("表单定义文件有误") == 1 and "layouts.A.tree" in proc.stderr
     assert "退回" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
@@ -211,7 +210,7 @@ def test_not_utf8_is_a_config_error(schemas):
         spec.load_spec("project-target")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py builds its Kind enum from kinds() at import, outside main()'s "
+@pytest.mark.xfail(strict=True, reason="cli.py calls kinds() at import (KIND_HELP), outside main()'s "
                                        "error handling: a missing XLTOOLS_SCHEMAS folder is a traceback until "
                                        "the CLI catches it")
 def test_cli_nonexistent_folder_exits_2_without_traceback(tmp_path):
