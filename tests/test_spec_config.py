@@ -200,7 +200,9 @@ def test_packaged_specs_load_and_a_utf8_bom_is_fine(schemas):
     path = schemas / "indicators.toml"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # Notepad's UTF-8
     spec.clear_caches()
-    assert spec.load_spec("project-target").hierarchy.required_level1 == ("产出指标", "效益指标", "满意度指标")
+    loaded = spec.load_spec("project-target")
+    assert loaded.source == schemas / "project-target.toml"
+    assert loaded.hierarchy.required_level1 == ("产出指标", "效益指标", "满意度指标")
 
 
 def test_not_utf8_is_a_config_error(schemas):
