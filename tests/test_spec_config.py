@@ -212,12 +212,29 @@ def test_not_utf8_is_a_config_error(schemas):
         spec.load_spec("project-target")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py calls kinds() at import (KIND_HELP), outside main()'s "
-                                       "error handling: a missing XLTOOLS_SCHEMAS folder is a traceback until "
-                                       "the CLI catches it")
 def test_cli_nonexistent_folder_exits_2_without_traceback(tmp_path):
     proc = run_cli("validate", JIULITING, schemas=tmp_path / "nowhere")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "nowhere" in proc.stderr
+
+
+def test_cli_schemas_option_on_every_command(schemas, tmp_path):
+    """--schemas 目录 does what XLTOOLS_SCHEMAS does, on each command."""
+    (schemas / "indicators.toml").write_text("[layouts\n", encoding="utf-8")   # a TOML syntax error
+
+    def run_cli(*args):   # the option only, no XLTOOLS_SCHEMAS in the environment
+        env = {k: v for k, v in os.environ.items() if k != spec.SCHEMAS_ENV}
+        return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
+                              env=dict(env, PYTHONPATH=str(ROOT)), timeout=120)
+
+    for args in (("validate", JIULITING), ("read", JIULITING), ("merge", JIULITING, "-o", tmp_path / "m.xlsx"),
+                 ("template", "project-target", "-o", tmp_path / "t.xlsx")):
+        proc = run_cli(*args, "--schemas", schemas)
+        assert proc.returncode == 2 and "indicators.toml" in proc.stderr and "Traceback" not in proc.stderr, args
+        assert proc.stderr.count("indicators.toml") == 1 and "退回" not in proc.stderr, args
+    assert not (tmp_path / "m.xlsx").exists() and not (tmp_path / "t.xlsx").exists()
+    assert run_cli("validate", JIULITING).returncode == 0   # the packaged schemas, without the option
+    proc = run_cli("validate", JIULITING, "--schemas", tmp_path / "nowhere")
+    assert proc.returncode == 2 and "nowhere" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_help_does_not_import_pydantic():

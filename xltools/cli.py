@@ -70,7 +70,27 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
-KIND_HELP = "表单类型：" + "；".join(f"{k}" for k in kinds())
+def _kind_help() -> str:
+    try:
+        return "表单类型：" + "；".join(kinds())
+    except XltoolsError:  # a broken XLTOOLS_SCHEMAS folder: said once, when the command runs
+        return "表单类型"
+
+
+KIND_HELP = _kind_help()
+
+
+def _use_schemas(value: Path | None) -> Path | None:
+    if value is not None:
+        from .spec import use_schemas
+
+        use_schemas(value)
+    return value
+
+
+SCHEMAS_HELP = "从这个文件夹读取表单定义和指标体系（代替安装包里的 schemas/；也可设环境变量 XLTOOLS_SCHEMAS）"
+Schemas = Annotated[Path | None, typer.Option("--schemas", metavar="目录", help=SCHEMAS_HELP,
+                                              callback=_use_schemas, is_eager=True)]
 
 
 def _kind(value: str) -> str:
@@ -167,6 +187,7 @@ def template(
     from_: Annotated[Path | None, typer.Option(
         "--from", help="由填好的申报表（或汇总表、或一个文件夹的申报表）生成自评表：项目、预算和指标带入并锁定")] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    schemas: Schemas = None,
 ) -> None:
     """生成锁定的 Excel 填报模板（只有黄色单元格可填，带下拉列表和填写提示）。
 
@@ -223,6 +244,7 @@ def read(
     files: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="填好的申报表或汇总表（.xlsx），可给文件夹")],
     format: Annotated[ReadFormat, typer.Option("--format", "-f", help="输出格式")] = ReadFormat.json,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    schemas: Schemas = None,
 ) -> None:
     """读取填好的表单，输出 JSON 列表（每个表单一项，键为表上印的标签；UTF-8 编码）。"""
     from .errors import UnreadableFile
@@ -262,6 +284,7 @@ def validate(
     against: Annotated[list[Path] | None, typer.Option(
         "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    schemas: Schemas = None,
 ) -> None:
     """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。
 
@@ -341,6 +364,7 @@ def merge(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    schemas: Schemas = None,
 ) -> None:
     """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。
 
