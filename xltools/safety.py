@@ -3,7 +3,9 @@
 python-calamine (like any native parser) can abort the whole process on some crafted files —
 an abort cannot be caught — and a zip member can inflate to gigabytes. So this module looks at
 the raw bytes first, with the standard library only, and never holds more than one chunk of a
-member in memory:
+member in memory. The file is read once; :func:`precheck` returns those bytes, and the reader
+parses exactly them (not the path: no second look at a file that may have changed, and no
+reader chosen by the file's suffix):
 
 * the magic bytes: a zip package; OLE2 = a legacy .xls or an encrypted (password-protected)
   workbook, said which; text, HTML, PDF … named;
@@ -21,10 +23,10 @@ member in memory:
 
 It is cheap next to reading the file: nearly every test is a C-level pass (a count, a
 ``bytes.translate``, one regex for every element counted), the exact regexes run only where the
-cheap passes leave a doubt; a package up to 1 MiB is read into memory at once and a member that
-fits in one chunk is inflated in one piece; a part already passed (the same compressed bytes —
-the styles, theme and relationships of the packages of one template) is not scanned again, only
-what it adds to the totals (cells, sheets, strings, grid) is counted against the limits again.
+cheap passes leave a doubt; a member that fits in one chunk is inflated in one piece; a part
+already passed (the same compressed bytes — the styles, theme and relationships of the packages
+of one template) is not scanned again, only what it adds to the totals (cells, sheets, strings,
+grid) is counted against the limits again.
 
 Every refusal is an :class:`UnreadableFile` with a rule code of :mod:`xltools.rules` and a
 Chinese message saying what was found and what to do. The limits are a :class:`Limits`;
@@ -106,7 +108,6 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _LOCAL = struct.Struct("<6xHH16xHH")   # flags, method, name and extra lengths of a local header
 CHUNK = 1 << 16
-_IN_MEMORY = 1 << 20   # a package up to this size is read into memory at once
 MIB = 1 << 20
 
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -202,26 +203,15 @@ def _sniff_other(head: bytes) -> str:
     return "这是文本文件"
 
 
-def _ole_kind(path: Path) -> tuple[Rule, dict]:
+def _ole_kind(data: bytes) -> tuple[Rule, dict]:
     """An OLE2 compound file: an encrypted OOXML package, a legacy .xls, or something else.
 
     The directory entries (stream names, UTF-16) may sit anywhere in the file, so the whole
-    file (at most ``max_file_mb``) is scanned in chunks."""
+    file (at most ``max_file_mb``, already in memory) is searched."""
     names = {key: key.encode("utf-16-le") for key in
              ("EncryptedPackage", "EncryptionInfo", "Workbook", "Book", "WordDocument",
               "PowerPoint Document")}
-    found: set[str] = set()
-    tail = b""
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(CHUNK * 16)
-            if not chunk:
-                break
-            window = tail + chunk
-            for key, raw in names.items():
-                if key not in found and raw in window:
-                    found.add(key)
-            tail = window[-64:]
+    found = {key for key, raw in names.items() if raw in data}
     if {"EncryptedPackage", "EncryptionInfo"} & found:
         return Rule.FILE_ENCRYPTED, {}
     if "WordDocument" in found:
@@ -874,42 +864,45 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
 # The pre-check
 
 
-def precheck(path: str | Path, limits: Limits | None = None) -> None:
-    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package."""
+def precheck(path: str | Path, limits: Limits | None = None) -> bytes:
+    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package; return its
+    bytes, exactly as vetted.
+
+    The file is read once (at most ``max_file_mb``) and every check runs on that buffer: a
+    reader handed the returned bytes sees what was checked, whatever happens to the file on
+    disk meanwhile and whatever it is called (``.xls``, ``.ods``: the name plays no part)."""
     limits = limits or Limits.from_env()
-    p = Path(path)
+    cap = int(limits.max_file_mb * MIB)
     try:
-        with open(p, "rb") as fh:
+        with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            head = fh.read(4096)
-            # A small package (every ordinary one) is read whole: no seek and read per member.
-            rest = fh.read() if size <= _IN_MEMORY and head.startswith(ZIP_MAGICS) else None
+            data = b""
+            if size <= cap:
+                data = fh.read(size + 1)
+                if len(data) > size:   # grown since the fstat (or no size, a pipe): read on, to one byte past the cap
+                    data += fh.read(cap + 1 - len(data))
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
-    if size == 0:
+    if size > cap or len(data) > cap:
+        raise _fail(path, Rule.FILE_TOO_LARGE, size=_mib(max(size, len(data))), limit=_mib(cap))
+    if not data:
         raise _fail(path, Rule.FILE_EMPTY)
-    if size > limits.max_file_mb * MIB:
-        raise _fail(path, Rule.FILE_TOO_LARGE, size=_mib(size), limit=_mib(limits.max_file_mb * MIB))
+    head = data[:4096]
     if head.startswith(OLE2_MAGIC):
-        rule, kw = _ole_kind(p)
+        rule, kw = _ole_kind(data)
         raise _fail(path, rule, **kw)
     if not head.startswith(ZIP_MAGICS):
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_sniff_other(head))
     try:
-        if rest is not None:
-            _check_zip(io.BytesIO(head + rest), path, limits)
-        else:
-            with open(p, "rb") as fp:
-                _check_zip(fp, path, limits)
+        _check_zip(io.BytesIO(data), path, limits)
     except UnreadableFile:
         raise
-    except OSError as exc:
-        raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     except MemoryError as exc:
         raise _fail(path, Rule.FILE_ZIP_BOMB, reason="读取压缩包目录时内存不足") from exc
     except Exception as exc:  # zipfile on a damaged directory: BadZipFile, struct.error, ValueError …
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise _fail(path, Rule.FILE_CORRUPT, reason=reason) from exc
+    return data
 
 
 def _check_zip(fp, path, limits: Limits) -> None:

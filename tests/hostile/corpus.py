@@ -2,6 +2,9 @@
 
     python tests/hostile/corpus.py OUTDIR        # write every case into OUTDIR and list them
 
+The real files that must be read (OUTDIR/accepted: renamed, stale <dimension>, comments, UTF-16
+customXml, a picture …) are built by :func:`build_accepted`.
+
 Realistic variants are made by rewriting the members of a real sample submission
 (samples/jiuliting-2026/01_*.xlsx); the bombs are written with a small hand-made zip writer
 so that sizes, CRCs and zip64 fields can lie; OLE2 files (a legacy .xls, an encrypted
@@ -706,6 +709,37 @@ CASES: list[Case] = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# Real files that are not hostile: each must be read exactly as the sample it was made from.
+# Each was refused before (``before`` says how), except the 2-byte empty stream (accepted already).
+
+
+@dataclass(frozen=True)
+class Accepted:
+    name: str
+    what: str
+    build: Callable[[Path], None]
+    before: str = ""          # how xltools answered before the fix (the rule, or what `read` said)
+
+
+def a_renamed(p: Path) -> None:
+    shutil.copyfile(sample_path(), p)
+
+
+ACCEPTED: list[Accepted] = [
+    Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
+    Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
+    Accepted("genuine_renamed.ods", "a genuine .xlsx named .ods", a_renamed, "read: 'mimetype' file not found"),
+]
+
+
+def build_accepted(out: Path) -> dict[str, Accepted]:
+    out.mkdir(parents=True, exist_ok=True)
+    for case in ACCEPTED:
+        case.build(out / case.name)
+    return {case.name: case for case in ACCEPTED}
+
+
 def build(out: Path, *, libreoffice: bool | None = None) -> dict[str, Case]:
     """Write every case into ``out``; LibreOffice-made cases only when LibreOffice is there."""
     out.mkdir(parents=True, exist_ok=True)
@@ -733,6 +767,9 @@ def main(argv: list[str]) -> int:
     for name, case in build(out).items():
         size = (out / name).stat().st_size
         print(f"{name:40s} {size:>10,d}  {'/'.join(case.rules):24s} {case.what}")
+    for name, case in build_accepted(out / "accepted").items():
+        size = (out / "accepted" / name).stat().st_size
+        print(f"accepted/{name:31s} {size:>10,d}  {'(read as the sample)':24s} {case.what}")
     return 0
 
 

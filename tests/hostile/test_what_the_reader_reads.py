@@ -1,0 +1,150 @@
+"""The reader opens what the pre-check vetted, whatever the file is called (issue 9, section 4).
+
+* python-calamine is handed the vetted bytes, not the path: a genuine .xlsx named .xls, .xlsb
+  or .ods reads as under its own name, and a file changed on disk after the check is not read;
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import corpus
+import pytest
+from hostile_util import RSS_LIMIT_MB, SAMPLES, TIME_LIMIT, run_many, sha256
+
+from xltools import read as read_module
+from xltools.read import ReadResult, read_one, read_workbook
+from xltools.safety import precheck
+
+
+def forms(path: Path) -> list[dict]:
+    return [f.data for f in read_workbook(path).forms]
+
+
+@pytest.fixture(scope="module")
+def sample_forms() -> list[dict]:
+    return forms(corpus.sample_path())
+
+
+@pytest.fixture(scope="module")
+def accepted(tmp_path_factory) -> tuple[Path, dict[str, corpus.Accepted]]:
+    folder = tmp_path_factory.mktemp("accepted")
+    return folder, corpus.build_accepted(folder)
+
+
+def calamine_load(data: bytes) -> dict[str, list]:
+    """What python-calamine reads from ``data``, as load_sheets asks it (every worksheet but
+    the dropdown lists)."""
+    import python_calamine as pc
+
+    wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return {m.name: wb.get_sheet_by_name(m.name).to_python(skip_empty_area=False)
+                for m in wb.sheets_metadata if "WorkSheet" in str(m.typ) and m.name != "_lists"}
+    finally:
+        wb.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The vetted bytes, not the path
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".xlsb", ".ods", ".XLSX", ""])
+def test_a_renamed_xlsx_reads_as_under_its_own_name(tmp_path, suffix):
+    """python-calamine's from_path picks the reader by the suffix (``Cfb error: Invalid OLE``
+    for .xls); the bytes handed over are read as the .xlsx the pre-check found."""
+    src = SAMPLES / "01_编外人员工作经费.xlsx"
+    own = tmp_path / "own.xlsx"
+    shutil.copyfile(src, own)
+    renamed = tmp_path / f"renamed{suffix}"
+    shutil.copyfile(src, renamed)
+    assert forms(renamed) == forms(own)
+    res = read_one(renamed.name, renamed)
+    assert isinstance(res, ReadResult), res
+
+
+def test_the_bytes_parsed_are_the_bytes_vetted(tmp_path, monkeypatch):
+    """The file replaced on disk right after the pre-check (another sample, a different form):
+    what is read is still what was checked."""
+    path = tmp_path / "申报表.xlsx"
+    shutil.copyfile(SAMPLES / "01_编外人员工作经费.xlsx", path)
+    other = sorted(SAMPLES.glob("*.xlsx"))[1].read_bytes()
+    checked = read_module.precheck
+
+    def check_then_swap(p, *a):
+        out = checked(p, *a)
+        Path(p).write_bytes(other)
+        return out
+
+    monkeypatch.setattr(read_module, "precheck", check_then_swap)
+    got = read_workbook(path)
+    monkeypatch.setattr(read_module, "precheck", checked)
+    shutil.copyfile(SAMPLES / "01_编外人员工作经费.xlsx", path)
+    assert [f.data for f in got.forms] == forms(path)
+
+
+def test_the_file_is_opened_once(tmp_path, monkeypatch):
+    """Even a package above 1 MiB (once scanned from a second handle) is read with one open."""
+    path = tmp_path / "大.xlsx"
+    blob = bytes(range(256)) * 6000   # 1.5 MiB, stored
+    members = [corpus.member(n, d) for n, d in corpus.sample_members()]
+    members.append(corpus.member("xl/media/image1.png", blob, zipfile.ZIP_STORED))
+    corpus.write_zip(path, members)
+    assert path.stat().st_size > 1 << 20
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *a, **kw):
+        if str(file) == str(path):
+            opened.append(file)
+        return real_open(file, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    data = precheck(path)
+    assert len(opened) == 1, opened
+    assert data == path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real files
+
+
+@pytest.mark.parametrize("name", [c.name for c in corpus.ACCEPTED])
+def test_real_files_are_accepted_and_read_as_the_sample(accepted, sample_forms, name):
+    folder, _ = accepted
+    path = folder / name
+    before = sha256(path)
+    precheck(path)
+    assert forms(path) == sample_forms
+    res = read_one(name, path)
+    assert isinstance(res, ReadResult), res
+    assert sha256(path) == before
+
+
+def test_real_files_through_the_command_line(accepted, tmp_path):
+    """read, validate and merge: exit 0, the sample's data, within the limits of the hostile
+    runs, the input unchanged."""
+    folder, built = accepted
+    before = {name: sha256(folder / name) for name in built}
+    jobs = {("sample", "read"): ("read", str(corpus.sample_path()))}
+    for name in built:
+        path = str(folder / name)
+        jobs[(name, "read")] = ("read", path)
+        jobs[(name, "validate")] = ("validate", "--format", "json", path)
+        jobs[(name, "merge")] = ("merge", path, "-o", str(tmp_path / name.replace(".", "_")))
+    runs = run_many(jobs)
+    want = json.loads(runs[("sample", "read")].out)
+    for (name, command), run in runs.items():
+        assert run.code == 0, run
+        assert "Traceback" not in run.err, run
+        assert run.seconds < TIME_LIMIT and run.rss_mb < RSS_LIMIT_MB, run
+        if command == "read":
+            assert json.loads(run.out) == want, name
+        if command == "validate":
+            assert [f for f in json.loads(run.out) if f["severity"] == "error"] == [], run
+    assert {name: sha256(folder / name) for name in built} == before
