@@ -215,7 +215,8 @@ def load_sheets(path: str | Path) -> list[Sheet]:
     path: ``from_path`` picks its reader by the file's suffix (a genuine .xlsx named .xls would
     go to the .xls reader), and the file could change between the check and the parse. Given
     bytes, calamine tries its readers in turn; the .xls reader gives up at once on a zip (it
-    checks the OLE2 signature first), so the .xlsx reader reads it."""
+    checks the OLE2 signature first), so the .xlsx reader reads it, and the pre-check has
+    refused any package holding what the .xlsb or .ods reader would parse."""
     data = precheck(path)
     import python_calamine as pc
 

@@ -11,6 +11,8 @@ reader chosen by the file's suffix):
   workbook, said which; text, HTML, PDF … named;
 * the file size, the number of zip entries, each entry's declared size and compression ratio,
   the sum of the declared sizes, overlapping or duplicate entries, encrypted entries;
+* no part of another format beside the .xlsx ones (an .xlsb workbook, an OpenDocument
+  content.xml): calamine would hand those to its .xlsb or .ods reader, never vetted;
 * each member inflated by hand as a stream capped at its declared size (``zipfile.read()`` of a
   member that lies about its size inflates all of it before the CRC check fails), with its CRC;
 * no DOCTYPE/ENTITY in any part (billion laughs, quadratic blow-up, external entities);
@@ -231,6 +233,27 @@ def _zip_kind(names: set[str]) -> str:
     if "mimetype" in names and "content.xml" in names:
         return "这是 OpenDocument (.ods/.odt) 文件，请另存为 Excel 工作簿 (.xlsx)"
     return "这是其他压缩文件" if names else "这是空的压缩包"
+
+
+# A package holding, beside the .xlsx parts, the parts another reader of python-calamine looks
+# for: handed a file object, calamine tries its readers in turn (xls, xlsx, xlsb, ods), and these
+# would be parsed — never vetted — by the .xlsb or .ods reader whenever the .xlsx reader gives up.
+# Matched as calamine matches names (case-insensitive, '\\' as '/').
+_FOREIGN_PARTS = {
+    "xl/workbook.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/sharedstrings.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/styles.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/_rels/workbook.bin.rels": "Excel 二进制工作簿 (.xlsb)",
+    "mimetype": "OpenDocument 表格 (.ods)",
+    "content.xml": "OpenDocument 表格 (.ods)",
+    "meta-inf/manifest.xml": "OpenDocument 表格 (.ods)",
+}
+
+
+def _key(name: str) -> str:
+    """A part name as the readers look it up: calamine lowercases the names and reads a '\\' as
+    '/' (``str.lower`` folds more than ASCII: two names calamine takes for one are one here too)."""
+    return name.replace("\\", "/").lower()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -928,6 +951,11 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_MACRO, part=macro[0])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_zip_kind(set(names)))
+    foreign = [(n, _FOREIGN_PARTS[_key(n)]) for n in names if _key(n) in _FOREIGN_PARTS]
+    if foreign:
+        part, kind = foreign[0]
+        raise _malformed(path, f"压缩包内除 .xlsx 的部件外，还有 {kind} 的部件 {part}，"
+                               f"读取程序可能按另一种格式解析它")
     # Overlapping members (one compressed kernel shared by many entries) are a known bomb.
     spans = sorted((i.header_offset,
                     i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + i.compress_size,

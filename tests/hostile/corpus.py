@@ -602,6 +602,83 @@ def b_many_rows_in_form(p: Path) -> None:
     variant(p, replace={SHEET: body})
 
 
+# -- Another reader, another part, another name ---------------------------------------------------
+# python-calamine handed a file object tries its readers in turn (xls, xlsx, xlsb, ods); by path
+# it picks one by the suffix. These packages hold the two parts the pre-check requires of an
+# .xlsx and, beside them, what the .xlsb or .ods reader parses: before the pre-check refused
+# them, that reader parsed them unvetted and the process aborted (allocation failure).
+
+MINI_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
+              b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>')
+MINI_WORKBOOK = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://schemas.openxmlformats.org/'
+                 b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                 b'<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+
+
+def _xlsb_record(typ: int, body: bytes = b"") -> bytes:
+    """One record of a binary workbook: type (1-2 bytes) and length (1-4 bytes, 7 bits each)."""
+    head = bytes([typ]) if typ < 0x80 else bytes([(typ & 0x7F) | 0x80, typ >> 7])
+    n, size = len(body), b""
+    while True:
+        size += bytes([(n & 0x7F) | (0x80 if n >> 7 else 0)])
+        n >>= 7
+        if not n:
+            break
+    return head + size + body
+
+
+def _wide(text: str) -> bytes:
+    return struct.pack("<I", len(text)) + text.encode("utf-16-le")
+
+
+def b_polyglot_xlsb(p: Path, far: bool = True) -> None:
+    """xl/workbook.bin naming one sheet whose cells sit at A1 and XFD1048576 (the .xlsb reader
+    allocates the whole grid), beside [Content_Types].xml and xl/workbook.xml. ``far=False``:
+    the same without the far cell (harmless, to see which reader takes it)."""
+    workbook = (_xlsb_record(0x0083) + _xlsb_record(0x008F)
+                + _xlsb_record(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("Sheet1"))
+                + _xlsb_record(0x0090) + _xlsb_record(0x0084))
+
+    def row(r: int) -> bytes:
+        return _xlsb_record(0x0000, struct.pack("<I", r) + b"\0" * 13)
+
+    def cell(col: int, value: float) -> bytes:
+        return _xlsb_record(0x0005, struct.pack("<IId", col, 0, value))
+
+    sheet = (_xlsb_record(0x0081) + _xlsb_record(0x0094, struct.pack("<IIII", 0, 1048575, 0, 16383))
+             + _xlsb_record(0x0091) + row(0) + cell(0, 1.0) + (row(1048575) + cell(16383, 2.0) if far else b"")
+             + _xlsb_record(0x0092) + _xlsb_record(0x0082))
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            b'relationships/worksheet" Target="worksheets/sheet1.bin"/></Relationships>')
+    write_members(p, [("[Content_Types].xml", MINI_TYPES), ("xl/workbook.xml", MINI_WORKBOOK),
+                      ("xl/workbook.bin", workbook), ("xl/_rels/workbook.bin.rels", rels),
+                      ("xl/worksheets/sheet1.bin", sheet)])
+
+
+def b_polyglot_ods(p: Path, far: bool = True) -> None:
+    """mimetype and content.xml of an OpenDocument spreadsheet whose rows repeat into a grid of
+    98 million cells (the .ods reader allocates it), beside the two .xlsx parts. ``far=False``:
+    one row, one column (harmless)."""
+    repeat = b'table:number-rows-repeated="6000"' if far else b'table:number-rows-repeated="1"'
+    columns = b"16383" if far else b"1"
+    content = (b'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:'
+               b'opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0">'
+               b'<office:body><office:spreadsheet><table:table table:name="Sheet1"><table:table-row>'
+               b'<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+               b"<table:table-row " + repeat + b'><table:table-cell table:number-columns-repeated="' + columns
+               + b'"/><table:table-cell office:value-type="float" office:value="2"/></table:table-row>'
+               b"</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = (b'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                b'opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+                b'"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path='
+                b'"content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    members = [member("mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)]
+    members += [member(n, d) for n, d in [("[Content_Types].xml", MINI_TYPES), ("xl/workbook.xml", MINI_WORKBOOK),
+                                          ("META-INF/manifest.xml", manifest), ("content.xml", content)]]
+    write_zip(p, members)
+
+
 # -- LibreOffice-made ----------------------------------------------------------------------------
 
 LO_HELPER = ROOT / "tests" / "libreoffice" / "lo_helper.py"
@@ -702,6 +779,10 @@ CASES: list[Case] = [
     Case("many_rows_in_form.xlsx", ("table-too-long", "file-extent"),
          "6,000 indicator rows in one form", b_many_rows_in_form, extra=True,
          pending="the reader has no cap on table rows yet (patch proposed: refuse a form with more than 2,000)"),
+    Case("polyglot.xlsb", MALFORMED, ".xlsx parts and an .xlsb workbook (xl/workbook.bin) in one zip",
+         b_polyglot_xlsb, words=(".xlsb", "xl/workbook.bin")),
+    Case("polyglot.ods", MALFORMED, ".xlsx parts and an OpenDocument content.xml in one zip", b_polyglot_ods,
+         words=(".ods", "mimetype")),
     Case("real_libreoffice.xls", ("file-xls",), "a real .xls saved by LibreOffice", lambda p: None,
          needs="libreoffice"),
     Case("encrypted_libreoffice.xlsx", ("file-encrypted",), "a password-protected .xlsx saved by LibreOffice",

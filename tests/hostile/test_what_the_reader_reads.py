@@ -2,6 +2,7 @@
 
 * python-calamine is handed the vetted bytes, not the path: a genuine .xlsx named .xls, .xlsb
   or .ods reads as under its own name, and a file changed on disk after the check is not read;
+* a package holding the parts another reader of calamine parses (.xlsb, .ods) is refused;
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from hostile_util import RSS_LIMIT_MB, SAMPLES, TIME_LIMIT, run_many, sha256
 
 from xltools import read as read_module
+from xltools.errors import UnreadableFile
 from xltools.read import ReadResult, read_one, read_workbook
 from xltools.safety import precheck
 
@@ -108,6 +110,40 @@ def test_the_file_is_opened_once(tmp_path, monkeypatch):
     data = precheck(path)
     assert len(opened) == 1, opened
     assert data == path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Another reader
+
+
+@pytest.mark.parametrize("build", [corpus.b_polyglot_xlsb, corpus.b_polyglot_ods], ids=["xlsb", "ods"])
+def test_a_polyglot_would_be_parsed_by_another_reader(tmp_path, build):
+    """Without the far cell the polyglots are harmless: calamine, handed the bytes, reads them
+    with its .xlsb or .ods reader (a sheet "Sheet1" that the .xlsx parts do not have) — the
+    pre-check refuses them all the same."""
+    path = tmp_path / "polyglot.bin"
+    build(path, far=False)
+    assert "Sheet1" in calamine_load(path.read_bytes())
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-malformed" and "读取程序可能按另一种格式解析它" in exc.value.message
+
+
+# What calamine's .xlsb reader (xl/sharedStrings.bin and xl/styles.bin even before it finds no
+# workbook.bin) and .ods reader (mimetype, META-INF/manifest.xml, content.xml) open, spelt as
+# calamine finds them too.
+FOREIGN = ["xl/workbook.bin", "xl/sharedStrings.bin", "xl/styles.bin", "xl/_rels/workbook.bin.rels", "mimetype",
+           "content.xml", "META-INF/manifest.xml", "XL/WORKBOOK.BIN", "xl\\workbook.bin", "MimeType"]
+
+
+@pytest.mark.parametrize("name", FOREIGN)
+def test_the_parts_of_another_format_are_refused(tmp_path, name):
+    path = tmp_path / "x.xlsx"
+    corpus.variant(path, add=[(name, b"application/vnd.oasis.opendocument.spreadsheet")])
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-malformed", exc.value.message
+    assert name in exc.value.message
 
 
 # ---------------------------------------------------------------------------------------------
