@@ -18,8 +18,9 @@ reader chosen by the file's suffix):
 * no DOCTYPE/ENTITY in any part (billion laughs, quadratic blow-up, external entities);
 * no macro part (vbaProject.bin, Excel 4 macro sheets) — reported, never run;
 * every worksheet: the cells (explicit ``r`` or implied by position) within the extent of a form,
-  the number of cells and the dense grid a reader would allocate, the ``<dimension>`` neither
-  beyond the extent nor smaller than the data, no single text longer than a cell can hold;
+  the number of cells and the dense grid a reader would allocate (up to the last cell, or to the
+  end of ``<dimension>`` if that is further), the ``<dimension>`` within the extent (one smaller
+  than the data is only stale), no single text longer than a cell can hold;
 * the shared strings: the declared counts against the actual content;
 * the workbook: the number of sheets, no two sheets on one part.
 
@@ -621,15 +622,16 @@ class _XmlScanner:
 
     def close(self) -> None:
         lim = self.limits
-        if self.max_row:
-            self.totals.add("grid", self.max_row * self.max_col, self.part, self.path, lim)
-            if self.dimension:
-                text, (r1, c1, r2, c2) = self.dimension
-                inside = (r1 <= self.min_row and c1 <= self.min_col
-                          and self.max_row <= r2 and self.max_col <= c2)
-                if not inside:
-                    data = f"{_a1(self.min_row, self.min_col)}:{_a1(self.max_row, self.max_col)}"
-                    raise _malformed(self.path, f"{self.part} 声明的范围 {text} 小于实际数据范围 {data}")
+        # The grid a reader may allocate: up to the last cell, or up to the end of <dimension>
+        # if that is further (a reader may size its grid by it). A <dimension> smaller than the
+        # data is stale, not a risk: some writers leave it so, and calamine reads every cell
+        # whatever it says (it only reserves memory by it, at most 100,000 cells).
+        rows, cols = self.max_row, self.max_col
+        if self.dimension:
+            _, (_, _, r2, c2) = self.dimension
+            rows, cols = max(rows, r2), max(cols, c2)
+        if rows and cols:
+            self.totals.add("grid", rows * cols, self.part, self.path, lim)
         if self.sst is not None:
             unique = self.sst.get(b"uniqueCount")
             count = self.sst.get(b"count")

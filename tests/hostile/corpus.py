@@ -469,10 +469,6 @@ def b_macro_xlsm(p: Path) -> None:
     variant(p, **_macro_members())
 
 
-def b_dimension_smaller(p: Path) -> None:
-    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:C5"/>')})
-
-
 def b_meta_unknown_kind(p: Path) -> None:
     variant(p, replace={SST: sub(r"<t>project-target</t>", "<t>budget-report</t>")})
 
@@ -752,7 +748,6 @@ CASES: list[Case] = [
          b_encrypted_handmade, words=("加密",)),
     Case("macro.xlsm", ("file-macro",), "a macro-enabled workbook", b_macro_xlsm, words=("vbaProject.bin",)),
     Case("macro_renamed.xlsx", ("file-macro",), ".xlsm renamed .xlsx", b_macro_xlsm, words=("vbaProject.bin",)),
-    Case("dimension_smaller.xlsx", MALFORMED, "a <dimension> smaller than the data", b_dimension_smaller),
     Case("meta_unknown_kind.xlsx", ("unknown-kind",), "metadata naming an unknown kind", b_meta_unknown_kind,
          words=("budget-report", "project-target")),
     Case("meta_newer_version.xlsx", ("spec-version-newer",), "metadata with spec version 99", b_meta_newer_version,
@@ -807,10 +802,21 @@ def a_renamed(p: Path) -> None:
     shutil.copyfile(sample_path(), p)
 
 
+def a_dimension_stale(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:C5"/>')})
+
+
+def a_dimension_one_cell(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1"/>')})
+
+
 ACCEPTED: list[Accepted] = [
     Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
     Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
     Accepted("genuine_renamed.ods", "a genuine .xlsx named .ods", a_renamed, "read: 'mimetype' file not found"),
+    Accepted("dimension_stale.xlsx", "a <dimension> (A1:C5) smaller than the data", a_dimension_stale, "file-malformed"),
+    Accepted("dimension_one_cell.xlsx", 'a <dimension ref="A1"/> on a full sheet', a_dimension_one_cell,
+             "file-malformed"),
 ]
 
 

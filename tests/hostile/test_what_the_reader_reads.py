@@ -21,7 +21,7 @@ from hostile_util import RSS_LIMIT_MB, SAMPLES, TIME_LIMIT, run_many, sha256
 from xltools import read as read_module
 from xltools.errors import UnreadableFile
 from xltools.read import ReadResult, read_one, read_workbook
-from xltools.safety import precheck
+from xltools.safety import Limits, precheck
 
 
 def forms(path: Path) -> list[dict]:
@@ -160,6 +160,17 @@ def test_real_files_are_accepted_and_read_as_the_sample(accepted, sample_forms, 
     res = read_one(name, path)
     assert isinstance(res, ReadResult), res
     assert sha256(path) == before
+
+
+def test_a_dimension_far_beyond_the_data_counts_in_the_grid(tmp_path):
+    """The risk of a <dimension> is a reader sizing its grid by it: one far larger than the data
+    counts in the grid limit as cells there would (a smaller one is only stale)."""
+    path = tmp_path / "大范围.xlsx"
+    corpus.variant(path, replace={corpus.SHEET: corpus.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:CZ30000"/>')})
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-zip-bomb" and "单元格范围合计" in exc.value.message
+    precheck(path, Limits(max_grid=104 * 30000 + 1000))
 
 
 def test_real_files_through_the_command_line(accepted, tmp_path):
