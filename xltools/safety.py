@@ -289,9 +289,10 @@ def _member_whole(raw: bytes, method: int, info: zipfile.ZipInfo, path,
     :func:`_member_chunks` when that yields it as a single chunk: ``(data, error)``, the error
     (size or CRC) to be raised after ``data`` is scanned, as the generator raises it when
     resumed after its only chunk. ``None`` when the member does not come out in one piece
-    (inflates beyond ``CHUNK``): then it is read as a stream."""
+    (inflates beyond ``CHUNK``): then it is read as a stream. No data at all with method deflate
+    is an empty member (some writers store one so), as is the 2-byte empty deflate stream."""
     name = info.filename
-    if method == zipfile.ZIP_DEFLATED:
+    if method == zipfile.ZIP_DEFLATED and raw:
         inflater = zlib.decompressobj(-15)
         try:
             out = inflater.decompress(raw, CHUNK)   # never more than CHUNK bytes
@@ -354,7 +355,9 @@ def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
                     break
             if inflater.eof:
                 break
-        if inflater is not None and not inflater.eof:
+        # An empty member stored with method deflate and no data at all (some writers do that)
+        # is an empty stream, not a truncated one.
+        if inflater is not None and not inflater.eof and info.compress_size:
             raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的压缩数据不完整")
     except zlib.error as exc:
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的压缩数据损坏（{exc}）") from exc
@@ -848,7 +851,7 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
     name = info.filename
     limit = int(limits.max_entry_mb * MIB)
     size = info.compress_size
-    if 0 < size <= CHUNK:
+    if size <= CHUNK:
         # Most parts are a few KiB: read in one piece, not as a stream (same checks, same answers).
         method = _open_member(fp, info, path)
         raw = fp.read(size)

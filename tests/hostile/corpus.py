@@ -810,6 +810,21 @@ def a_dimension_one_cell(p: Path) -> None:
     variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1"/>')})
 
 
+def _with_member(p: Path, extra: Member) -> None:
+    members = [member(n, d) for n, d in sample_members()]
+    write_zip(p, members + [extra])
+
+
+def a_empty_member_no_data(p: Path) -> None:
+    """An empty member, method deflate, no compressed data at all (file_size 0, compress_size 0)."""
+    _with_member(p, Member("xl/printerSettings/printerSettings1.bin", b"", 0, 0))
+
+
+def a_empty_member_empty_stream(p: Path) -> None:
+    """An empty member, method deflate, the 2-byte empty deflate stream."""
+    _with_member(p, Member("xl/printerSettings/printerSettings1.bin", raw_deflate(b""), 0, 0))
+
+
 ACCEPTED: list[Accepted] = [
     Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
     Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
@@ -817,6 +832,10 @@ ACCEPTED: list[Accepted] = [
     Accepted("dimension_stale.xlsx", "a <dimension> (A1:C5) smaller than the data", a_dimension_stale, "file-malformed"),
     Accepted("dimension_one_cell.xlsx", 'a <dimension ref="A1"/> on a full sheet', a_dimension_one_cell,
              "file-malformed"),
+    Accepted("empty_member_no_data.xlsx", "an empty deflated member with no data (compress_size 0)",
+             a_empty_member_no_data, "file-corrupt"),
+    Accepted("empty_member_empty_stream.xlsx", "an empty deflated member, 2-byte stream", a_empty_member_empty_stream,
+             "accepted already"),
 ]
 
 

@@ -173,6 +173,17 @@ def test_a_dimension_far_beyond_the_data_counts_in_the_grid(tmp_path):
     precheck(path, Limits(max_grid=104 * 30000 + 1000))
 
 
+def test_a_member_without_data_must_be_declared_empty(tmp_path):
+    """No compressed data is an empty member only when the directory says so (size 0, CRC 0)."""
+    for size, crc, rule in ((100, 0, "file-corrupt"), (0, 1, "file-corrupt")):
+        path = tmp_path / f"{size}_{crc}.xlsx"
+        members = [corpus.member(n, d) for n, d in corpus.sample_members()]
+        corpus.write_zip(path, members + [corpus.Member("docProps/custom.xml", b"", crc, size)])
+        with pytest.raises(UnreadableFile) as exc:
+            precheck(path)
+        assert exc.value.rule == rule, exc.value.message
+
+
 def test_real_files_through_the_command_line(accepted, tmp_path):
     """read, validate and merge: exit 0, the sample's data, within the limits of the hostile
     runs, the input unchanged."""
