@@ -10,7 +10,8 @@ reader chosen by the file's suffix):
 * the magic bytes: a zip package; OLE2 = a legacy .xls or an encrypted (password-protected)
   workbook, said which; text, HTML, PDF … named;
 * the file size, the number of zip entries, each entry's declared size and compression ratio,
-  the sum of the declared sizes, overlapping or duplicate entries, encrypted entries;
+  the sum of the declared sizes, overlapping or duplicate entries (names compared as calamine
+  looks them up), a member carrying a second name (Unicode Path field), encrypted entries;
 * no part of another format beside the .xlsx ones (an .xlsb workbook, an OpenDocument
   content.xml): calamine would hand those to its .xlsb or .ods reader, never vetted;
 * each member inflated by hand as a stream capped at its declared size (``zipfile.read()`` of a
@@ -257,6 +258,21 @@ def _key(name: str) -> str:
     return name.replace("\\", "/").lower()
 
 
+def _unicode_path(extra: bytes, name: str) -> str | None:
+    """The name of an Info-ZIP Unicode Path field (0x7075) in ``extra`` when it differs from
+    ``name``, else None. The zip library of calamine reads a member under that name, Python's
+    zipfile under the other: the part vetted would not be the part parsed."""
+    i = 0
+    while i + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, i)
+        if kind == 0x7075:
+            other = extra[i + 9:i + 4 + size].decode("utf-8", "replace")
+            if other != name:
+                return other or "?"
+        i += 4 + size
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading one member as a capped stream
 
@@ -274,7 +290,10 @@ def _open_member(fp, info: zipfile.ZipInfo, path) -> int:
     if (local_name != info.orig_filename.encode("utf-8")
             and local_name != info.orig_filename.encode("cp437", "replace")):
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的本地文件头与目录不一致")
-    fp.seek(n_extra, os.SEEK_CUR)
+    if n_extra:
+        alias = _unicode_path(fp.read(n_extra), info.filename)
+        if alias is not None:
+            raise _malformed(path, f"{name} 的本地文件头带有另一个文件名「{alias[:60]}」")
     if (flags | info.flag_bits) & 0x1:
         raise _fail(path, Rule.FILE_ENCRYPTED)
     if method != info.compress_type or method not in _ZIP_METHODS:
@@ -943,20 +962,25 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_ZIP_BOMB,
                     reason=f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.max_entries}")
     names = [i.filename for i in infos]
-    lowered = [n.lower() for n in names]
-    if len(set(lowered)) != len(lowered):
+    keys = [_key(n) for n in names]
+    if len(set(keys)) != len(keys):
         seen: set[str] = set()
-        for n, low in zip(names, lowered):
-            if low in seen:
+        for n, key in zip(names, keys):
+            if key in seen:
                 raise _malformed(path, f"压缩包内有重名部件 {n}")
-            seen.add(low)
-    macro = sorted(n for n, low in zip(names, lowered)
-                   if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/"))
+            seen.add(key)
+    for info in infos:
+        if info.extra:
+            alias = _unicode_path(info.extra, info.filename)
+            if alias is not None:
+                raise _malformed(path, f"{info.filename} 在压缩包目录中还带有另一个文件名「{alias[:60]}」")
+    macro = sorted(n for n, key in zip(names, keys)
+                   if key.endswith("vbaproject.bin") or key.startswith("xl/macrosheets/"))
     if macro:
         raise _fail(path, Rule.FILE_MACRO, part=macro[0])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_zip_kind(set(names)))
-    foreign = [(n, _FOREIGN_PARTS[_key(n)]) for n in names if _key(n) in _FOREIGN_PARTS]
+    foreign = [(n, _FOREIGN_PARTS[key]) for n, key in zip(names, keys) if key in _FOREIGN_PARTS]
     if foreign:
         part, kind = foreign[0]
         raise _malformed(path, f"压缩包内除 .xlsx 的部件外，还有 {kind} 的部件 {part}，"

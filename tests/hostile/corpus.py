@@ -65,6 +65,8 @@ class Member:
     method: int = zipfile.ZIP_DEFLATED
     flags: int = 0
     offset: int | None = None  # point the directory at another member's data (overlap)
+    extra: bytes = b""       # extra field, in the local header and the directory
+    local_only: bool = False  # the extra field in the local header only
 
 
 def raw_deflate(data: bytes, level: int = 6) -> bytes:
@@ -102,7 +104,7 @@ def write_zip(path: Path, members: list[Member]) -> None:
         name = m.name.encode("utf-8")
         flags = m.flags | (0x800 if not m.name.isascii() else 0)
         big = m.size >= 0xFFFFFFFF or len(m.payload) >= 0xFFFFFFFF
-        extra = struct.pack("<HHQQ", 1, 16, m.size, len(m.payload)) if big else b""
+        extra = (struct.pack("<HHQQ", 1, 16, m.size, len(m.payload)) if big else b"") + m.extra
         size32 = 0xFFFFFFFF if big else m.size
         csize32 = 0xFFFFFFFF if big else len(m.payload)
         version = 45 if big else 20
@@ -114,6 +116,8 @@ def write_zip(path: Path, members: list[Member]) -> None:
             out.write(m.payload)
         else:
             offset = m.offset
+        if m.local_only:
+            extra = extra[:len(extra) - len(m.extra)]
         central.write(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, version, flags, m.method, 0, 0x21,
                                   m.crc, csize32, size32, len(name), len(extra), 0, 0, 0, 0o100644 << 16, offset)
                       + name + extra)
@@ -675,6 +679,31 @@ def b_polyglot_ods(p: Path, far: bool = True) -> None:
     write_zip(p, members)
 
 
+def _far_sheet(prefix: bytes = b"") -> bytes:
+    """Sheet 1 with one more cell, at XFD1048576 (python-calamine allocates the grid up to it)."""
+    data = dict(sample_members())[SHEET]
+    return prefix + data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>7</v></c></row></sheetData>')
+
+
+def b_unicode_path_alias(p: Path, local_only: bool = False) -> None:
+    """Sheet 1 stored as xl/media/blob.bin with an Info-ZIP Unicode Path field (0x7075) naming it
+    xl/worksheets/sheet1.xml: the zip library of calamine reads that name, Python's zipfile the
+    other. ``local_only``: the field in the local header only."""
+    alias = "xl/media/blob.bin"
+    real = SHEET.encode()
+    extra = struct.pack("<HHBI", 0x7075, 5 + len(real), 1, zlib.crc32(alias.encode())) + real
+    members = [member(n, d) for n, d in sample_members() if n != SHEET]
+    m = member(alias, _far_sheet(b"JFIF "))
+    m.extra, m.local_only = extra, local_only
+    write_zip(p, members + [m])
+
+
+def b_backslash_alias(p: Path) -> None:
+    """A second sheet 1 named with backslashes: calamine reads '\\' as '/', and of two members with
+    one name takes the later."""
+    variant(p, add=[(SHEET.replace("/", "\\"), _far_sheet())])
+
+
 # -- LibreOffice-made ----------------------------------------------------------------------------
 
 LO_HELPER = ROOT / "tests" / "libreoffice" / "lo_helper.py"
@@ -778,6 +807,10 @@ CASES: list[Case] = [
          b_polyglot_xlsb, words=(".xlsb", "xl/workbook.bin")),
     Case("polyglot.ods", MALFORMED, ".xlsx parts and an OpenDocument content.xml in one zip", b_polyglot_ods,
          words=(".ods", "mimetype")),
+    Case("unicode_path_alias.xlsx", MALFORMED, "a member renamed by a Unicode Path extra field",
+         b_unicode_path_alias, extra=True),
+    Case("backslash_alias.xlsx", MALFORMED, r"xl\worksheets\sheet1.xml beside xl/worksheets/sheet1.xml",
+         b_backslash_alias, extra=True),
     Case("real_libreoffice.xls", ("file-xls",), "a real .xls saved by LibreOffice", lambda p: None,
          needs="libreoffice"),
     Case("encrypted_libreoffice.xlsx", ("file-encrypted",), "a password-protected .xlsx saved by LibreOffice",

@@ -112,6 +112,18 @@ def test_the_file_is_opened_once(tmp_path, monkeypatch):
     assert data == path.read_bytes()
 
 
+def test_a_second_name_in_a_local_header_is_refused(tmp_path):
+    """The directory carries the Unicode Path field in the corpus case; here only the local
+    header does."""
+    path = tmp_path / "local.xlsx"
+    corpus.b_unicode_path_alias(path, local_only=True)
+    with zipfile.ZipFile(path) as zf:
+        assert not zf.getinfo("xl/media/blob.bin").extra
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-malformed" and "本地文件头带有另一个文件名" in exc.value.message
+
+
 # ---------------------------------------------------------------------------------------------
 # Another reader
 
