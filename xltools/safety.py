@@ -16,8 +16,11 @@ reader chosen by the file's suffix):
   content.xml): calamine would hand those to its .xlsb or .ods reader, never vetted;
 * each member inflated by hand as a stream capped at its declared size (``zipfile.read()`` of a
   member that lies about its size inflates all of it before the CRC check fails), with its CRC;
-* no DOCTYPE/ENTITY in any part (billion laughs, quadratic blow-up, external entities);
 * no macro part (vbaProject.bin, Excel 4 macro sheets) — reported, never run;
+* the parts calamine's .xlsx reader parses — found from the relationships it follows, not from
+  folder names — get the XML checks below; every other part (pictures, customXml, docProps …)
+  only the zip checks above;
+* no DOCTYPE/ENTITY (billion laughs, quadratic blow-up, external entities);
 * every worksheet: the cells (explicit ``r`` or implied by position) within the extent of a form,
   the number of cells and the dense grid a reader would allocate (up to the last cell, or to the
   end of ``<dimension>`` if that is further), the ``<dimension>`` within the extent (one smaller
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import io
 import os
 import posixpath
@@ -152,8 +156,9 @@ _DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
 _SST_COUNT_RE = re.compile(rb'\s(uniqueCount|count)\s*=\s*["\']\s*(\d+)\s*["\']')
 _REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s" + _TO_TAG_END)
 _ATTR_RE = re.compile(rb'\s(\w+)\s*=\s*["\']([^"\']*)["\']')
+_ANY_REL_RE = re.compile(rb"<[^\s<>\"'/!?]*?relationship(?=[\s/>])" + _TO_TAG_END, re.I)
+_ANY_ATTR_RE = re.compile(rb"""([^\s=<>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
-_XMLISH = (".xml", ".rels", ".vml")
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 
 
@@ -388,8 +393,9 @@ def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
 
 # ---------------------------------------------------------------------------------------------
 # Scanning the XML of a member, chunk by chunk, each chunk cut after a '>' (no tag is split).
-# Every XML part gets every check: which part a reader takes for a worksheet or the shared
-# strings follows relationships a crafted file can point anywhere, so no check relies on names.
+# Every part the reader parses gets every check: which part it takes for a worksheet or the
+# shared strings follows relationships a crafted file can point anywhere, so no check relies on
+# the part's role or name.
 
 
 def _ref(text: str) -> tuple[int, int] | None:
@@ -462,9 +468,9 @@ class _XmlScanner:
     <sheet> elements (the workbook) and worksheet relationships (.rels) of one part."""
 
     __slots__ = ("part", "path", "limits", "totals", "row", "col", "min_row", "min_col", "max_row", "max_col",
-                 "dimension", "sst", "size", "rels", "in_data", "targets")
+                 "dimension", "sst", "size", "rels", "in_data", "targets", "found")
 
-    def __init__(self, part: str, path, limits: Limits, totals: _Totals):
+    def __init__(self, part: str, path, limits: Limits, totals: _Totals, collect: bool = False):
         self.part, self.path, self.limits, self.totals = part, path, limits, totals
         self.row = 0            # current row (1-based), as a reader counts it
         self.col = 0            # current column (1-based) within the row
@@ -476,6 +482,9 @@ class _XmlScanner:
         self.rels = part.lower().endswith(".rels")
         self.in_data = False
         self.targets: dict[str, int] = {}
+        # The relationships that decide which parts the reader opens, when collected: ("doc",
+        # targets) for the main document (_rels/.rels), ("sheet", targets) for a sheet.
+        self.found: list[tuple[str, tuple[bytes, ...]]] | None = [] if collect else None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -533,6 +542,8 @@ class _XmlScanner:
                 if m:
                     self._dimension(m.group(1).decode("ascii", "replace"))
             self.in_data = b"sheetData" in data
+        if self.found is not None:
+            self._relationships(data)
         if self.rels and b"/worksheet" in data:
             for m in _REL_RE.finditer(data):
                 if b"/worksheet" not in m.group(0):
@@ -543,6 +554,24 @@ class _XmlScanner:
                 if target is not None:
                     target = (_rel_target if len(target) <= 256 else _rel_target.__wrapped__)(self.part, target)
                     self.targets[target] = self.targets.get(target, 0) + 1
+
+    def _relationships(self, data: bytes) -> None:
+        """Every <Relationship> tag (any prefix, any case) to the main document or to a sheet,
+        with all its Target values: more than the reader would take (it takes one Target, under
+        that exact name, and only Type ending so), never less."""
+        found = self.found
+        for m in _ANY_REL_RE.finditer(data):
+            types, targets = [], []
+            for key, dq, sq in _ANY_ATTR_RE.findall(m.group(0)):
+                key = key.lower()
+                if key.endswith(b"type"):
+                    types.append(dq or sq)
+                elif key.endswith(b"target"):
+                    targets.append(dq or sq)
+            for kind in {_rel_kind(t) for t in types} - {None}:
+                found.append((kind, tuple(targets)))
+            if len(found) > self.limits.max_entries + self.limits.max_sheets:
+                raise self._bomb(f"{self.part} 中的工作表关系超过 {self.limits.max_entries + self.limits.max_sheets} 个")
 
     def _cells(self, data: bytes, n: int, markup: bytes | None, letters: tuple, digits: tuple) -> None:
         """``letters`` and ``digits``: of the address of each '<c r="A1"' (the _CELL_ROW_RE
@@ -773,26 +802,79 @@ def _resolve(source: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
-def _looks_xml(name: str, head: bytes) -> bool:
-    if name.lower().endswith(_XMLISH):
-        return True
-    h = head[:64]
-    return (h.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-            or h.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")))
+# ---------------------------------------------------------------------------------------------
+# Which parts the reader parses. python-calamine's .xlsx reader (calamine 0.36/0.37, from its
+# source, src/xlsx/mod.rs) opens _rels/.rels; in the folder of its officeDocument target
+# (``xl/`` normally) workbook.xml, sharedStrings.xml, styles.xml and _rels/workbook.xml.rels;
+# and each sheet that relationships file points to (a Target starting with '/' from the root,
+# otherwise appended to that folder as it is). Names are looked up case-insensitively, '\\' as
+# '/'. Older versions take ``xl/`` always and a Target ``xl/…`` as it is: both are included, as
+# is the Target resolved by the OPC rules. Every other part (docProps, theme, customXml, media,
+# drawings, printer settings …) is never parsed as XML by it: those get the checks of the zip
+# (sizes, ratio, CRC, overlap, names), not the XML checks — a picture may hold any bytes.
+
+_SHEET_TYPES = (b"worksheet", b"chartsheet", b"dialogsheet")
+_FOLDER_PARTS = ("workbook.xml", "sharedstrings.xml", "styles.xml", "_rels/workbook.xml.rels")
+
+
+def _rel_kind(typ: bytes) -> str | None:
+    """"doc" for a relationship to the main document, "sheet" for one to a sheet, else None."""
+    for t in {typ, html.unescape(typ.decode("utf-8", "replace")).encode("utf-8")}:
+        t = t.strip().lower()
+        if t.endswith(b"officedocument"):
+            return "doc"
+        if t.rsplit(b"/", 1)[-1] in _SHEET_TYPES:
+            return "sheet"
+    return None
+
+
+def _texts(value: bytes) -> set[str]:
+    """A Target as the reader may take it: as written (the workbook's relationships) and
+    unescaped (the package's)."""
+    text = value.decode("utf-8", "replace")
+    return {text, html.unescape(text)}
+
+
+def _norm(path: str) -> str:
+    return posixpath.normpath("/" + path).lstrip("/") if path else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _doc_folders(target: bytes) -> frozenset[str]:
+    """The folder the reader takes the workbook from, for an officeDocument Target ('xl/')."""
+    out = set()
+    for text in _texts(target):
+        i = text.rfind("/")
+        folder = text[:i + 1] if i >= 0 else ""
+        folder = folder[1:] if folder.startswith("/") else folder
+        norm = _norm(folder)
+        out.update((_key(folder), _key(norm + "/" if norm else "")))
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sheet_keys(folder: str, rels_part: str, target: bytes) -> frozenset[str]:
+    """The names (keys) the reader may open for a sheet Target of ``rels_part``."""
+    out = set()
+    for text in _texts(target):
+        for path in (text[1:] if text.startswith("/") else folder + text, text,
+                     _resolve(_rels_source(rels_part), text)):
+            out.update((_key(path), _key(_norm(path))))
+    return frozenset(out)
 
 
 class _MemberScan:
-    """The scans of one member, fed chunk by chunk: no DOCTYPE/ENTITY anywhere (also across two
-    chunks); for XML, each chunk cut before its last '<' (every tag before it is complete, a
-    quoted '>' inside a tag does not end it) and the pieces handed to an :class:`_XmlScanner`."""
+    """The XML scans of one part the reader parses, fed chunk by chunk: no DOCTYPE/ENTITY
+    anywhere (also across two chunks); each chunk cut before its last '<' (every tag before it is
+    complete, a quoted '>' inside a tag does not end it) and the pieces handed to an
+    :class:`_XmlScanner`."""
 
-    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "xml", "carry", "tail")
+    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "carry", "tail")
 
-    def __init__(self, name: str, path, limits: Limits, totals: _Totals):
+    def __init__(self, name: str, path, limits: Limits, totals: _Totals, collect: bool = False):
         self.name, self.path, self.limits, self.totals = name, path, limits, totals
-        self.scanner: _XmlScanner | None = None
+        self.scanner = _XmlScanner(name, path, limits, totals, collect)
         self.first = True
-        self.xml = False
         self.carry = b""
         self.tail = b""
 
@@ -804,13 +886,8 @@ class _MemberScan:
         self.tail = window[-16:]
         if self.first:
             self.first = False
-            self.xml = _looks_xml(name, chunk)
-            if self.xml:
-                if b"\x00" in chunk[:4096]:
-                    raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
-                self.scanner = _XmlScanner(name, path, self.limits, self.totals)
-        if not self.xml:
-            return
+            if b"\x00" in chunk[:4096]:
+                raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
         # Cut before the last '<': the last tag and the text after it wait for the next chunk.
         buf = self.carry + chunk
         cut = buf.rfind(b"<")
@@ -829,19 +906,21 @@ class _MemberScan:
             raise _fail(path, Rule.FILE_ZIP_BOMB,
                         reason=f"{name} 中有一段超过 {self.limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
 
-    def finish(self) -> None:
-        if self.scanner is not None:
-            carry = self.carry
-            if carry.startswith(b"</"):
-                # A closing tag (the carry holds one '<'): no element, address or count
-                # begins in it, only its size counts.
-                self.scanner.size += len(carry)
-            elif carry:
-                markup = _markup(carry)
-                if b"<<" in markup.translate(None, _QUOTES):
-                    raise _malformed(self.path, f"{self.name} 中有未闭合或含 '<' 的标签")
-                self.scanner.feed(carry, markup)
-            self.scanner.close()
+    def finish(self) -> tuple | None:
+        """Close the part; the relationships it holds (``collect``), else None."""
+        carry = self.carry
+        if carry.startswith(b"</"):
+            # A closing tag (the carry holds one '<'): no element, address or count begins in
+            # it, only its size counts.
+            self.scanner.size += len(carry)
+        elif carry:
+            markup = _markup(carry)
+            if b"<<" in markup.translate(None, _QUOTES):
+                raise _malformed(self.path, f"{self.name} 中有未闭合或含 '<' 的标签")
+            self.scanner.feed(carry, markup)
+        self.scanner.close()
+        found = self.scanner.found
+        return tuple(found) if found is not None else None
 
 
 # Parts already scanned, by their exact bytes: most parts of the packages of one template are
@@ -849,13 +928,14 @@ class _MemberScan:
 # to the totals is replayed (each addition checked against its limit, as when scanned); every
 # other check depends only on what the key holds, and passed. Only parts that passed every
 # check are kept; the key holds the compressed bytes (compared in full, no digest), the name,
-# the method, the declared size and CRC; per Limits, CHUNK and _MAX_SLOW.
-_PARTS: dict[tuple, dict[tuple, tuple[tuple[str, int], ...]]] = {}
+# the method, the declared size and CRC, and how the part was scanned; per Limits, CHUNK and
+# _MAX_SLOW. A part of relationships keeps what the scan found in it.
+_PARTS: dict[tuple, dict[tuple, tuple]] = {}
 _PARTS_MAX = 256          # parts kept per set of limits (then the cache starts afresh)
 _PART_MAX_BYTES = 16384   # compressed size of a part kept
 
 
-def _part_cache(limits: Limits) -> dict[tuple, tuple[tuple[str, int], ...]]:
+def _part_cache(limits: Limits) -> dict[tuple, tuple]:
     key = (limits, CHUNK, _MAX_SLOW)
     cache = _PARTS.get(key)
     if cache is None:
@@ -866,7 +946,10 @@ def _part_cache(limits: Limits) -> dict[tuple, tuple[tuple[str, int], ...]]:
 
 
 def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Totals,
-                 cache: dict | None = None) -> None:
+                 cache: dict | None = None, parsed: bool = True, collect: bool = False) -> tuple | None:
+    """Inflate one member within its limits and check its size and CRC; a part the reader
+    parses (``parsed``) also gets every XML check. Returns the relationships found in it
+    (``collect``: see :attr:`_XmlScanner.found`), else None."""
     name = info.filename
     limit = int(limits.max_entry_mb * MIB)
     size = info.compress_size
@@ -877,34 +960,36 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
         if len(raw) == size:
             key = None
             if cache is not None and size <= _PART_MAX_BYTES:
-                key = (name, raw, method, info.file_size, info.CRC)
-                log = cache.get(key)
-                if log is not None:
+                key = (name, raw, method, info.file_size, info.CRC, parsed, collect)
+                hit = cache.get(key)
+                if hit is not None:
+                    log, found = hit
                     for kind, n in log:
                         totals.add(kind, n, name, path, limits)
-                    return
+                    return found
             whole = _member_whole(raw, method, info, path, limit)
             if whole is not None:
                 data, late = whole
-                scan = _MemberScan(name, path, limits, totals)
+                scan = _MemberScan(name, path, limits, totals, collect) if parsed else None
                 totals.log = [] if key is not None else None
                 try:
-                    if data:
+                    if scan is not None and data:
                         scan.chunk(data)
                     if late is not None:
                         raise late
-                    scan.finish()
+                    found = scan.finish() if scan is not None else None
                     if key is not None:
                         if len(cache) >= _PARTS_MAX:
                             cache.clear()
-                        cache[key] = tuple(totals.log)
+                        cache[key] = (tuple(totals.log), found)
                 finally:
                     totals.log = None
-                return
-    scan = _MemberScan(name, path, limits, totals)
+                return found
+    scan = _MemberScan(name, path, limits, totals, collect) if parsed else None
     for chunk in _member_chunks(fp, info, path, limit):
-        scan.chunk(chunk)
-    scan.finish()
+        if scan is not None:
+            scan.chunk(chunk)
+    return scan.finish() if scan is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1008,8 +1093,38 @@ def _check_zip(fp, path, limits: Limits) -> None:
                     reason=f"解压后共 {_mib(total)}，超过上限 {_mib(limits.max_total_mb * MIB)}")
     totals = _Totals()
     cache = _part_cache(limits)
-    for info in infos:
-        _scan_member(fp, info, path, limits, totals, cache)
+    by_key = dict(zip(keys, infos))
+    done: set[str] = set()
+
+    def relationships(key: str) -> tuple:
+        """Scan a part of relationships the reader parses first; what it points to."""
+        info = by_key.get(key)
+        if info is None or key in done:
+            return ()
+        done.add(key)
+        return _scan_member(fp, info, path, limits, totals, cache, collect=True) or ()
+
+    # First the relationships that say which parts the reader opens, then every member, each
+    # with the XML checks if the reader parses it.
+    parsed = {"_rels/.rels"}
+    folders = {"xl/"}
+    for kind, targets in relationships("_rels/.rels"):
+        if kind == "doc":
+            for target in targets:
+                # Cached: the same few targets in every package (short keys only).
+                found = (_doc_folders if len(target) <= 256 else _doc_folders.__wrapped__)(target)
+                folders.update(f for f in found if any(f + name in by_key for name in _FOLDER_PARTS))
+    for folder in sorted(folders):
+        parsed.update(folder + name for name in _FOLDER_PARTS)
+        rels = folder + "_rels/workbook.xml.rels"
+        for kind, targets in relationships(rels):
+            if kind == "sheet":
+                for target in targets:
+                    keys_of = _sheet_keys if len(target) + len(folder) <= 256 else _sheet_keys.__wrapped__
+                    parsed.update(keys_of(folder, by_key[rels].filename, target))
+    for info, key in zip(infos, keys):
+        if key not in done:
+            _scan_member(fp, info, path, limits, totals, cache, parsed=key in parsed)
 
 
 def is_parser_error(exc: BaseException) -> bool:

@@ -704,6 +704,24 @@ def b_backslash_alias(p: Path) -> None:
     variant(p, add=[(SHEET.replace("/", "\\"), _far_sheet())])
 
 
+def b_sheet_behind_image_name(p: Path) -> None:
+    """The workbook's relationship points sheet 1 at xl/media/image1.jpeg, which holds the sheet
+    after a few bytes of text: the reader parses it as a sheet whatever its name."""
+    variant(p, replace={"xl/_rels/workbook.xml.rels": sub(r'Target="worksheets/sheet1.xml"',
+                                                          'Target="media/image1.jpeg"')},
+            drop=(SHEET,), add=[("xl/media/image1.jpeg", _far_sheet(b"JFIF "))])
+
+
+def b_package_rels_redirect(p: Path) -> None:
+    """_rels/.rels points the reader at evil/workbook.xml (calamine takes the workbook's folder
+    from there); xl/ stays as it was, for a check that looks only there."""
+    out = []
+    for name, data in sample_members():
+        if name.startswith("xl/"):
+            out.append(("evil/" + name[3:], _far_sheet() if name == SHEET else data))
+    variant(p, replace={"_rels/.rels": sub(r'Target="xl/workbook.xml"', 'Target="evil/workbook.xml"')}, add=out)
+
+
 # -- LibreOffice-made ----------------------------------------------------------------------------
 
 LO_HELPER = ROOT / "tests" / "libreoffice" / "lo_helper.py"
@@ -811,6 +829,10 @@ CASES: list[Case] = [
          b_unicode_path_alias, extra=True),
     Case("backslash_alias.xlsx", MALFORMED, r"xl\worksheets\sheet1.xml beside xl/worksheets/sheet1.xml",
          b_backslash_alias, extra=True),
+    Case("sheet_behind_image_name.xlsx", ("file-extent",), "a sheet stored as xl/media/image1.jpeg",
+         b_sheet_behind_image_name, extra=True, words=("XFD1048576",)),
+    Case("package_rels_redirect.xlsx", ("file-extent",), "_rels/.rels pointing the reader at evil/workbook.xml",
+         b_package_rels_redirect, extra=True, words=("XFD1048576",)),
     Case("real_libreoffice.xls", ("file-xls",), "a real .xls saved by LibreOffice", lambda p: None,
          needs="libreoffice"),
     Case("encrypted_libreoffice.xlsx", ("file-encrypted",), "a password-protected .xlsx saved by LibreOffice",
@@ -858,6 +880,72 @@ def a_empty_member_empty_stream(p: Path) -> None:
     _with_member(p, Member("xl/printerSettings/printerSettings1.bin", raw_deflate(b""), 0, 0))
 
 
+CUSTOM_XML = ('<?xml version="1.0" encoding="utf-16"?><ct:contentTypeSchema ct:_="" ma:_="" ma:contentTypeName="文档" '
+              'xmlns:ct="http://schemas.microsoft.com/office/2006/metadata/contentType" '
+              'xmlns:ma="http://schemas.microsoft.com/office/2006/metadata/properties/metaAttributes">'
+              "<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"/></ct:contentTypeSchema>")
+
+
+def a_customxml_utf16(p: Path) -> None:
+    """customXml/item1.xml in UTF-16 (as SharePoint and document libraries add it), linked from
+    the workbook: the reader never parses it."""
+    rel = ('<Relationship Id="rId90" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+           'customXml" Target="../customXml/item1.xml"/></Relationships>')
+    props = (b'<?xml version="1.0" encoding="UTF-8" standalone="no"?><ds:datastoreItem ds:itemID='
+             b'"{6E2F7C3D-2E43-4C52-9D4A-4D4A0D2B8C11}" xmlns:ds="http://schemas.openxmlformats.org/officeDocument/'
+             b'2006/customXml"><ds:schemaRefs/></ds:datastoreItem>')
+    item_rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+                 b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                 b'openxmlformats.org/officeDocument/2006/relationships/customXmlProps" Target="itemProps1.xml"/>'
+                 b"</Relationships>")
+    types = sub(r"</Types>", '<Override PartName="/customXml/itemProps1.xml" ContentType="application/'
+                             'vnd.openxmlformats-officedocument.customXmlProperties+xml"/></Types>')
+    variant(p, replace={"xl/_rels/workbook.xml.rels": sub(r"</Relationships>", rel), "[Content_Types].xml": types},
+            add=[("customXml/item1.xml", b"\xff\xfe" + CUSTOM_XML.encode("utf-16-le")),
+                 ("customXml/itemProps1.xml", props), ("customXml/_rels/item1.xml.rels", item_rels)])
+
+
+def _jpeg_with_doctype() -> bytes:
+    """A small JPEG-shaped file whose XMP metadata (APP1) carries a DOCTYPE."""
+    xmp = (b'http://ns.adobe.com/xap/1.0/\x00<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+           b'<!DOCTYPE x:xmpmeta [<!ENTITY ns "http://ns.adobe.com/xap/1.0/">]>'
+           b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
+           b'</x:xmpmeta><?xpacket end="w"?>')
+    jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    body = bytes(range(256)) * 8
+    return (b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", len(jfif) + 2) + jfif
+            + b"\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+            + body + b"\xff\xd9")
+
+
+def a_jpeg_with_doctype(p: Path) -> None:
+    """A picture on the form (drawing, its relationships, xl/media/image1.jpeg) whose metadata
+    holds '<!DOCTYPE': the reader never parses a picture or a drawing."""
+    drawing = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><xdr:wsDr xmlns:xdr="http://schemas.'
+               b'openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/'
+               b'drawingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+               b'<xdr:oneCellAnchor><xdr:from><xdr:col>4</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>0</xdr:row>'
+               b'<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="952500" cy="952500"/><xdr:pic><xdr:nvPicPr>'
+               b'<xdr:cNvPr id="2" name="Picture 1"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill><a:blip r:embed="rId1"/>'
+               b'<a:stretch><a:fillRect/></a:stretch></xdr:blipFill><xdr:spPr><a:prstGeom prst="rect"><a:avLst/>'
+               b"</a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>")
+
+    def rels(rid: str, typ: str, target: str) -> bytes:
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+                f'openxmlformats.org/package/2006/relationships"><Relationship Id="{rid}" Type="http://schemas.'
+                f'openxmlformats.org/officeDocument/2006/relationships/{typ}" Target="{target}"/></Relationships>'
+                ).encode()
+
+    types = sub(r"</Types>", '<Default Extension="jpeg" ContentType="image/jpeg"/><Override PartName="/xl/drawings/'
+                             'drawing1.xml" ContentType="application/vnd.openxmlformats-officedocument.drawing+xml"/>'
+                             "</Types>")
+    variant(p, replace={SHEET: sub(r"</worksheet>", '<drawing r:id="rId1"/></worksheet>'), "[Content_Types].xml": types},
+            add=[("xl/worksheets/_rels/sheet1.xml.rels", rels("rId1", "drawing", "../drawings/drawing1.xml")),
+                 ("xl/drawings/drawing1.xml", drawing),
+                 ("xl/drawings/_rels/drawing1.xml.rels", rels("rId1", "image", "../media/image1.jpeg")),
+                 ("xl/media/image1.jpeg", _jpeg_with_doctype())])
+
+
 ACCEPTED: list[Accepted] = [
     Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
     Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
@@ -869,6 +957,10 @@ ACCEPTED: list[Accepted] = [
              a_empty_member_no_data, "file-corrupt"),
     Accepted("empty_member_empty_stream.xlsx", "an empty deflated member, 2-byte stream", a_empty_member_empty_stream,
              "accepted already"),
+    Accepted("customxml_utf16.xlsx", "customXml/item1.xml in UTF-16, linked from the workbook", a_customxml_utf16,
+             "file-malformed (UTF-16)"),
+    Accepted("jpeg_with_doctype.xlsx", "a picture whose metadata holds <!DOCTYPE", a_jpeg_with_doctype,
+             "file-xml-dtd"),
 ]
 
 

@@ -248,13 +248,18 @@ def test_remembered_parts_still_count_against_the_limits(tmp_path, monkeypatch, 
     limits = Limits(max_grid=_grid(base))
     assert answer(base, limits) is None
     bigger = tmp_path / "one_more_sheet.xlsx"
-    corpus.variant(bigger, add=[("xl/worksheets/sheet9.xml", _members()[corpus.SHEET])])
+    rel = ('<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+           'worksheet" Target="worksheets/sheet9.xml"/></Relationships>')
+    corpus.variant(bigger, add=[("xl/worksheets/sheet9.xml", _members()[corpus.SHEET])],
+                   replace={corpus.WORKBOOK: corpus.sub(r"</sheets>", '<sheet name="副本" sheetId="9" r:id="rId9"/></sheets>'),
+                            "xl/_rels/workbook.xml.rels": corpus.sub(r"</Relationships>", rel)})
     inflated = []
     whole = safety._member_whole
     monkeypatch.setattr(safety, "_member_whole", lambda raw, method, info, *a: inflated.append(info.filename)
                         or whole(raw, method, info, *a))
     warm = answer(bigger, limits)
-    assert inflated == ["xl/worksheets/sheet9.xml"], inflated   # every other part remembered
+    # Every other part remembered: only the new sheet and the two parts that name it are read.
+    assert sorted(inflated) == ["xl/_rels/workbook.xml.rels", "xl/workbook.xml", "xl/worksheets/sheet9.xml"], inflated
     assert warm is not None and warm[0] == "file-zip-bomb" and "单元格范围合计" in warm[1], warm
     safety._PARTS.clear()
     assert answer(bigger, limits) == warm

@@ -3,6 +3,9 @@
 * python-calamine is handed the vetted bytes, not the path: a genuine .xlsx named .xls, .xlsb
   or .ods reads as under its own name, and a file changed on disk after the check is not read;
 * a package holding the parts another reader of calamine parses (.xlsb, .ods) is refused;
+* the XML checks apply to what calamine's .xlsx reader parses — found from the relationships,
+  not from folder names — and every part it opens gets them (checked against calamine itself:
+  each member corrupted in turn); pictures, customXml and the like get the zip checks only;
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 from hostile_util import RSS_LIMIT_MB, SAMPLES, TIME_LIMIT, run_many, sha256
 
 from xltools import read as read_module
+from xltools import safety
 from xltools.errors import UnreadableFile
 from xltools.read import ReadResult, read_one, read_workbook
 from xltools.safety import Limits, precheck
@@ -156,6 +160,107 @@ def test_the_parts_of_another_format_are_refused(tmp_path, name):
         precheck(path)
     assert exc.value.rule == "file-malformed", exc.value.message
     assert name in exc.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# The parts calamine parses get the XML checks — all of them
+
+
+def parsed_parts(path: Path, monkeypatch) -> set[str]:
+    """The members the pre-check scanned as parsed by the reader."""
+    seen: dict[str, bool] = {}
+    scan = safety._scan_member
+
+    def recording(fp, info, *a, parsed=True, **kw):
+        seen[info.filename] = parsed
+        return scan(fp, info, *a, parsed=parsed, **kw)
+
+    monkeypatch.setattr(safety, "_scan_member", recording)
+    monkeypatch.setattr(safety, "_PARTS", {})
+    try:
+        precheck(path)
+    finally:
+        monkeypatch.setattr(safety, "_scan_member", scan)
+    return {name for name, parsed in seen.items() if parsed}
+
+
+def _moved(folder: str) -> list[tuple[str, bytes]]:
+    """The sample with its workbook in another folder (as _rels/.rels says), xl/workbook.xml kept."""
+    out = []
+    for name, data in corpus.sample_members():
+        if name == "_rels/.rels":
+            data = data.replace(b'Target="xl/workbook.xml"', f'Target="{folder}workbook.xml"'.encode())
+        out.append((folder + name[3:] if name.startswith("xl/") else name, data))
+    return out + [("xl/workbook.xml", dict(corpus.sample_members())[corpus.WORKBOOK])]
+
+
+def _retarget(target: str) -> list[tuple[str, bytes]]:
+    members = corpus.sample_members()
+    return [(n, d.replace(b'Target="worksheets/sheet1.xml"', f'Target="{target}"'.encode())
+             if n == "xl/_rels/workbook.xml.rels" else d) for n, d in members]
+
+
+PACKAGES = {
+    "sample": lambda: corpus.sample_members(),
+    "folder_elsewhere": lambda: _moved("report/"),
+    "folder_root": lambda: _moved(""),
+    "names_upper_case": lambda: [(n.upper() if n.startswith("xl/") and n != corpus.WORKBOOK else n, d)
+                                 for n, d in corpus.sample_members()],
+    "sheet_absolute_target": lambda: _retarget("/xl/worksheets/sheet1.xml"),
+    "sheet_in_customxml": lambda: [("customXml/item1.xml" if n == corpus.SHEET else n, d)
+                                   for n, d in _retarget("/customXml/item1.xml")],
+    "sheet_named_png": lambda: [("xl/media/image1.png" if n == corpus.SHEET else n, d)
+                                for n, d in _retarget("media/image1.png")],
+}
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_every_part_calamine_opens_gets_the_xml_checks(tmp_path, monkeypatch, package):
+    """Each member's data corrupted in turn: where calamine then fails to read the workbook, it
+    opened that member — and the pre-check had scanned it as parsed."""
+    members = PACKAGES[package]()
+    path = tmp_path / f"{package}.xlsx"
+    corpus.write_members(path, members)
+    calamine_load(path.read_bytes())   # the package itself reads
+    parsed = parsed_parts(path, monkeypatch)
+    opened = set()
+    for target, _ in members:
+        broken = []
+        for name, data in members:
+            m = corpus.member(name, data)
+            if name == target:
+                m = corpus.Member(name, b"\xff" * 16 + m.payload, m.crc, m.size)
+            broken.append(m)
+        bad = tmp_path / "broken.xlsx"
+        corpus.write_zip(bad, broken)
+        try:
+            calamine_load(bad.read_bytes())
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            opened.add(target)
+    assert opened, "calamine opened nothing?"
+    assert opened <= parsed, sorted(opened - parsed)
+    # and not much more: the folder's four parts, the package relationships and the sheets
+    assert len(parsed) <= len(opened) + 2, (sorted(parsed), sorted(opened))
+
+
+def test_parts_calamine_never_parses_get_the_zip_checks_only(tmp_path, monkeypatch, accepted):
+    folder, _ = accepted
+    parsed = parsed_parts(folder / "jpeg_with_doctype.xlsx", monkeypatch)
+    assert "xl/media/image1.jpeg" not in parsed and "xl/drawings/drawing1.xml" not in parsed
+    assert "xl/worksheets/sheet1.xml" in parsed
+    parsed = parsed_parts(folder / "customxml_utf16.xlsx", monkeypatch)
+    assert not {n for n in parsed if n.startswith("customXml/")}, parsed
+    # still inflated and CRC-checked
+    path = tmp_path / "bad_crc.xlsx"
+    members = [corpus.member(n, d) for n, d in corpus.sample_members()]
+    image = corpus._jpeg_with_doctype()
+    members.append(corpus.Member("xl/media/image1.jpeg", corpus.raw_deflate(image), 12345, len(image)))
+    corpus.write_zip(path, members)
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-corrupt" and "CRC" in exc.value.message
 
 
 # ---------------------------------------------------------------------------------------------
