@@ -18,15 +18,14 @@ reader chosen by the file's suffix):
   member that lies about its size inflates all of it before the CRC check fails), with its CRC;
 * no macro part (vbaProject.bin, Excel 4 macro sheets) — reported, never run;
 * the parts calamine's .xlsx reader parses — found from the relationships it follows, not from
-  folder names — get the XML checks below; every other part (pictures, customXml, docProps …)
-  only the zip checks above;
-* no DOCTYPE/ENTITY (billion laughs, quadratic blow-up, external entities);
-* every worksheet: the cells (explicit ``r`` or implied by position) within the extent of a form,
-  the number of cells and the dense grid a reader would allocate (up to the last cell, or to the
-  end of ``<dimension>`` if that is further), the ``<dimension>`` within the extent (one smaller
-  than the data is only stale), no single text longer than a cell can hold;
-* the shared strings: the declared counts against the actual content;
-* the workbook: the number of sheets, no two sheets on one part.
+  folder names — get the XML checks; every other part (pictures, customXml, docProps …) only
+  the zip checks above. The XML checks: no DOCTYPE/ENTITY (billion laughs, quadratic blow-up,
+  external entities); comments, CDATA sections and processing instructions read as calamine's
+  XML parser reads them; every worksheet's cells (explicit ``r`` or implied by position) within
+  the extent of a form, the number of cells and the dense grid a reader would allocate (from the
+  cells, and from ``<dimension>`` when that reaches further), no single text longer than a cell
+  can hold; the shared strings' declared counts against the actual content; the number of
+  sheets, no two sheets on one part.
 
 It is cheap next to reading the file: nearly every test is a C-level pass (a count, a
 ``bytes.translate``, one regex for every element counted), the exact regexes run only where the
@@ -118,7 +117,6 @@ _LOCAL = struct.Struct("<6xHH16xHH")   # flags, method, name and extra lengths o
 CHUNK = 1 << 16
 MIB = 1 << 20
 
-_DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 # The inside of a tag: quoted values may hold '>' (legal) — a quoted value is consumed whole.
 _IN_TAG = rb"""(?:[^>"']|"[^"]*"|'[^']*')"""
 # The same up to the tag's '>', in runs: the parse is deterministic (a quote opens a value that
@@ -148,7 +146,7 @@ _TAGS_RE = re.compile(rb'<(?:c(?![\w.:\-])(?: r="([A-Z]{1,3})(\d{1,7})")?|s(heet
 # The local names after a ':' that a prefixed <x:c, <x:sheet, <x:si or <x:sst would show.
 _PFX_NAMES_RE = re.compile(rb":(c|sheet|si|sst)(?=[\s/>])")
 _ODD_SPACE_RE = re.compile(rb"[\t\n\r\x0b\x0c][r=]|r[\t\n\r\x0b\x0c]")
-_MAX_SLOW = 200_000   # cells not starting <c r="A1" are walked one by one: keep that bounded
+_MAX_SLOW = 200_000   # cells not starting <c r="A1", comments …, are walked one by one: keep that bounded
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d{1,9})$")
 _SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])" + _TO_TAG_END)
 _DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
@@ -440,6 +438,7 @@ class _Totals:
     sheets: int = 0
     strings: int = 0
     slow: int = 0
+    special: int = 0
     log: list | None = None
 
     def add(self, kind: str, n: int, part: str, path, limits: Limits) -> None:
@@ -459,6 +458,9 @@ class _Totals:
         elif kind == "slow":
             if value > _MAX_SLOW:
                 raise _malformed(path, f"{part} 中有大量写法不规范的单元格（缺少地址或带前缀）")
+        elif kind == "special":
+            if value > _MAX_SLOW:
+                raise _malformed(path, f"{part} 中有大量注释、CDATA 或处理指令")
         elif value > limits.max_grid:   # grid
             raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"工作表的单元格范围合计超过 {limits.max_grid:,} 格（{part}）")
 
@@ -733,19 +735,6 @@ def _odd_space(data: bytes) -> bool:
     return False
 
 
-def _maybe_dtd(data: bytes) -> bool:
-    """Whether a '!' in ``data`` follows a '<' (what :data:`_DTD_RE` needs): the few '!' of a
-    formula ('_lists'!$A$2) looked at with memchr, many left to the regex."""
-    i = data.find(b"!")
-    for _ in range(16):
-        if i < 0:
-            return False
-        if data[i - 1:i] == b"<":
-            return True
-        i = data.find(b"!", i + 1)
-    return True
-
-
 def _markup(data: bytes) -> bytes:
     """The characters < > " ' of ``data`` in order, nothing else (one C-level pass)."""
     return data.translate(None, _NOT_MARKUP)
@@ -863,33 +852,105 @@ def _sheet_keys(folder: str, rels_part: str, target: bytes) -> frozenset[str]:
     return frozenset(out)
 
 
-class _MemberScan:
-    """The XML scans of one part the reader parses, fed chunk by chunk: no DOCTYPE/ENTITY
-    anywhere (also across two chunks); each chunk cut before its last '<' (every tag before it is
-    complete, a quoted '>' inside a tag does not end it) and the pieces handed to an
-    :class:`_XmlScanner`."""
+# Comments, CDATA sections and processing instructions, found as the XML parser of calamine
+# (quick-xml) finds them: only where a tag may begin (a '<!--' inside a quoted attribute value is
+# part of that value). Text and ordinary tags (quote-aware, as quick-xml reads them) in one run:
+_ORDINARY_RE = re.compile(rb"""(?:[^<]++|<(?![!?])(?:[^>"']++|"[^"]*+"|'[^']*+')*+>)*+""")
+_BANG_RE = re.compile(rb"<!\s*")
+_NEUTRAL = bytes.maketrans(b"<>\"'", b"____")   # the text of a CDATA section holds no markup
 
-    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "carry", "tail")
+
+def _drop_declaration(chunk: bytes) -> bytes:
+    """The first chunk of a part without its XML declaration (a processing instruction: it ends
+    at the first '?>', quotes or not), so that an ordinary part keeps the fast path."""
+    start = 3 if chunk.startswith(b"\xef\xbb\xbf") else 0
+    if chunk.startswith(b"<?", start):
+        end = chunk.find(b"?>", start + 1)
+        if end >= 0:
+            return chunk[:start] + chunk[end + 2:]
+    return chunk
+
+
+def _strip_specials(buf: bytes, name: str, path, eof: bool) -> tuple[bytes, bytes, int]:
+    """``buf`` (starting where text may stand) as the parser sees its elements: comments and
+    processing instructions removed, the text of CDATA sections kept without its markup
+    characters. Returns ``(clean, rest, n)``: ``rest`` (raw) begins at the first construct not
+    complete in ``buf`` — an open tag, comment, CDATA section or instruction — and waits for
+    the next chunk; ``n`` constructs were taken out. Ends as quick-xml ends them: a comment at
+    the first '-->' after '<!--', a CDATA section at the first ']]>', an instruction at the
+    first '?>' (neither looks at quotes). Any other '<!' is refused: a DOCTYPE/ENTITY
+    declaration, or markup the parser rejects. ``eof``: nothing follows, an unclosed comment,
+    section or instruction is refused."""
+    out = []
+    pos = taken = 0
+    n = len(buf)
+    while True:
+        end = _ORDINARY_RE.match(buf, pos).end()
+        if end > pos:
+            out.append(buf[pos:end])
+        if end >= n:
+            return b"".join(out), b"", taken
+        taken += 1
+        kind = buf[end + 1:end + 2]
+        close = -1
+        if kind == b"!":
+            if buf.startswith(b"<!--", end):
+                close = buf.find(b"-->", end + 4)
+                pos = close + 3
+            elif buf.startswith(b"<![CDATA[", end):
+                close = buf.find(b"]]>", end + 9)
+                if close >= 0:
+                    out.append(buf[end + 9:close].translate(_NEUTRAL))
+                pos = close + 3
+            else:
+                blank = _BANG_RE.match(buf, end).end()
+                head = buf[end:end + 9]
+                if not eof and (blank == n or b"<!--".startswith(head) or b"<![CDATA[".startswith(head)):
+                    pass   # cut inside '<!--' or '<![CDATA[' (or before the word after '<!'): wait
+                elif buf[blank:blank + 1] in (b"D", b"d", b"E", b"e"):
+                    raise _fail(path, Rule.FILE_XML_DTD, part=name)
+                else:
+                    raise _malformed(path, f"{name} 中有无法识别的 <! 标记")
+        elif kind == b"?":
+            close = buf.find(b"?>", end + 1)
+            pos = close + 2
+        if close < 0:
+            # Not complete in buf: an open tag (or a lone '<'), comment, CDATA section or instruction.
+            if eof and kind in (b"!", b"?"):
+                raise _malformed(path, f"{name} 中有未闭合的注释、CDATA 或处理指令")
+            return b"".join(out), buf[end:], taken - 1
+
+
+class _MemberScan:
+    """The XML scans of one part the reader parses, fed chunk by chunk: each chunk cut before its
+    last '<' (every tag before it is complete, a quoted '>' inside a tag does not end it) and the
+    pieces handed to an :class:`_XmlScanner`. Comments, CDATA sections and processing
+    instructions are taken out first, exactly as the parser reads them (:func:`_strip_specials`);
+    that is also where a DOCTYPE/ENTITY declaration is found. A part without any '<!' or '<?'
+    (past its XML declaration) has none of them and goes straight to the scanner."""
+
+    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "carry")
 
     def __init__(self, name: str, path, limits: Limits, totals: _Totals, collect: bool = False):
         self.name, self.path, self.limits, self.totals = name, path, limits, totals
         self.scanner = _XmlScanner(name, path, limits, totals, collect)
         self.first = True
         self.carry = b""
-        self.tail = b""
 
     def chunk(self, chunk: bytes) -> None:
         name, path = self.name, self.path
-        window = self.tail + chunk
-        if b"!" in window and _maybe_dtd(window) and _DTD_RE.search(window):
-            raise _fail(path, Rule.FILE_XML_DTD, part=name)
-        self.tail = window[-16:]
         if self.first:
             self.first = False
             if b"\x00" in chunk[:4096]:
                 raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
+            chunk = _drop_declaration(chunk)
         # Cut before the last '<': the last tag and the text after it wait for the next chunk.
         buf = self.carry + chunk
+        rest = b""
+        if b"<!" in buf or b"<?" in buf:
+            buf, rest, taken = _strip_specials(buf, name, path, eof=False)
+            if taken:
+                self.totals.add("special", taken, name, path, self.limits)
         cut = buf.rfind(b"<")
         if cut > 0:
             piece = buf[:cut]
@@ -899,9 +960,9 @@ class _MemberScan:
             if angles.endswith(b"<") or b"<<" in angles:
                 raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
             self.scanner.feed(piece, markup)
-            self.carry = buf[cut:]
+            self.carry = buf[cut:] + rest
         else:
-            self.carry = buf
+            self.carry = buf + rest
         if len(self.carry) > self.limits.max_text_kb * 1024:
             raise _fail(path, Rule.FILE_ZIP_BOMB,
                         reason=f"{name} 中有一段超过 {self.limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
@@ -909,9 +970,13 @@ class _MemberScan:
     def finish(self) -> tuple | None:
         """Close the part; the relationships it holds (``collect``), else None."""
         carry = self.carry
-        if carry.startswith(b"</"):
-            # A closing tag (the carry holds one '<'): no element, address or count begins in
-            # it, only its size counts.
+        if b"<!" in carry or b"<?" in carry:
+            clean, rest, taken = _strip_specials(carry, self.name, self.path, eof=True)
+            if taken:
+                self.totals.add("special", taken, self.name, self.path, self.limits)
+            carry = clean + rest
+        if carry.startswith(b"</") and carry.count(b"<") == 1:
+            # A closing tag: no element, address or count begins in it, only its size counts.
             self.scanner.size += len(carry)
         elif carry:
             markup = _markup(carry)

@@ -722,6 +722,18 @@ def b_package_rels_redirect(p: Path) -> None:
     variant(p, replace={"_rels/.rels": sub(r'Target="xl/workbook.xml"', 'Target="evil/workbook.xml"')}, add=out)
 
 
+def b_pi_quote_exposes_cell(p: Path) -> None:
+    """A processing instruction ends at the first '?>', quotes or not: the row after it is real."""
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<?x a="?>"<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
+                                                   '</row>"?></sheetData>')})
+
+
+def b_comment_after_quote(p: Path) -> None:
+    """'<!--' inside a quoted value does not start a comment: the cell after it is real."""
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<row r="60" a="<!--"><c r="XFD1048576"><v>1</v></c></row>'
+                                                   "<!-- --></sheetData>")})
+
+
 # -- LibreOffice-made ----------------------------------------------------------------------------
 
 LO_HELPER = ROOT / "tests" / "libreoffice" / "lo_helper.py"
@@ -833,6 +845,10 @@ CASES: list[Case] = [
          b_sheet_behind_image_name, extra=True, words=("XFD1048576",)),
     Case("package_rels_redirect.xlsx", ("file-extent",), "_rels/.rels pointing the reader at evil/workbook.xml",
          b_package_rels_redirect, extra=True, words=("XFD1048576",)),
+    Case("pi_quote_exposes_cell.xlsx", MALFORMED + ("file-extent",), "a '?>' inside quotes ends the instruction",
+         b_pi_quote_exposes_cell, extra=True),
+    Case("comment_after_quote.xlsx", MALFORMED + ("file-extent",), "'<!--' inside a quoted value",
+         b_comment_after_quote, extra=True),
     Case("real_libreoffice.xls", ("file-xls",), "a real .xls saved by LibreOffice", lambda p: None,
          needs="libreoffice"),
     Case("encrypted_libreoffice.xlsx", ("file-encrypted",), "a password-protected .xlsx saved by LibreOffice",
@@ -946,6 +962,29 @@ def a_jpeg_with_doctype(p: Path) -> None:
                  ("xl/media/image1.jpeg", _jpeg_with_doctype())])
 
 
+def a_comments(p: Path) -> None:
+    """Comments holding markup, as generators leave them: a commented-out cell far away, an
+    unescaped '<', a '--' inside (allowed by the reader), and comments in the shared strings and
+    the workbook."""
+    def sheet(data: bytes) -> bytes:
+        data = data.replace(b"<sheetData>", b'<!-- generated -- do not edit --><sheetData>'
+                                            b'<!-- <row r="1048576"><c r="XFD1048576"><v>1</v></c></row> -->', 1)
+        return data.replace(b'<row r="3" ', b'<!-- a < b, "quoted\' --><row r="3" ', 1)
+    variant(p, replace={SHEET: sheet,
+                        SST: sub(r"(<sst [^>]*>)", r'\1<!-- <si><t>x</t></si> <sst uniqueCount="4000000000"> -->'),
+                        WORKBOOK: sub(r"<sheets>", '<!-- <sheet name="x" sheetId="9" r:id="rId9"/> --><sheets>')})
+
+
+def a_cdata_and_pi(p: Path) -> None:
+    """A shared string written as CDATA, a CDATA section and processing instructions holding
+    markup characters (report generators write these)."""
+    def sheet(data: bytes) -> bytes:
+        data = data.replace(b'<row r="3" ', b'<![CDATA[ a < b, <c r="XFD1048576"> ]]><row r="3" ', 1)
+        return data.replace(b"<sheetData>", b'<?report-generator version="2.1" note="<auto> \'?><sheetData>', 1)
+    variant(p, replace={SHEET: sheet, SST: sub(r"<si><t>项目性质</t></si>", "<si><t><![CDATA[项目性质]]></t></si>"),
+                        WORKBOOK: sub(r"(<workbook )", r'<?mso-application progid="Excel.Sheet"?>\1')})
+
+
 ACCEPTED: list[Accepted] = [
     Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
     Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
@@ -961,6 +1000,10 @@ ACCEPTED: list[Accepted] = [
              "file-malformed (UTF-16)"),
     Accepted("jpeg_with_doctype.xlsx", "a picture whose metadata holds <!DOCTYPE", a_jpeg_with_doctype,
              "file-xml-dtd"),
+    Accepted("comments_with_markup.xlsx", "XML comments holding markup in the sheet, strings and workbook",
+             a_comments, "file-extent / file-malformed"),
+    Accepted("cdata_and_pi.xlsx", "CDATA sections and processing instructions holding markup", a_cdata_and_pi,
+             "file-malformed"),
 ]
 
 

@@ -6,6 +6,11 @@
 * the XML checks apply to what calamine's .xlsx reader parses — found from the relationships,
   not from folder names — and every part it opens gets them (checked against calamine itself:
   each member corrupted in turn); pictures, customXml and the like get the zip checks only;
+* comments, CDATA and processing instructions are read as calamine's XML parser reads them:
+  they hide nothing from the scanner that calamine sees;
+* real files (stale <dimension>, comments, empty members, UTF-16 customXml, a picture whose
+  metadata says DOCTYPE) are read exactly as the sample they were made from, also through the
+  command line.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import builtins
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -261,6 +267,79 @@ def test_parts_calamine_never_parses_get_the_zip_checks_only(tmp_path, monkeypat
     with pytest.raises(UnreadableFile) as exc:
         precheck(path)
     assert exc.value.rule == "file-corrupt" and "CRC" in exc.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Comments, CDATA, processing instructions: what the scanner sees is what calamine sees
+
+FAR = '<row r="5000"><c r="A5000"><v>7</v></c></row>'
+LIMITS = Limits(max_rows=1000)
+
+# (markup put before </sheetData>, whether calamine reads the cell at row 5000 — or, True too,
+# refuses the markup: then the pre-check may refuse it as well)
+CONSTRUCTS = {
+    "comment": (f"<!-- {FAR} -->", False),
+    "comment_lt": (f"<!-- a < b {FAR} -->", False),
+    "comment_open_close": (f"<!--> {FAR} -->", False),
+    "comment_three_dashes": (f"<!---> {FAR} -->", False),
+    "comment_double_dash": (f"<!-- a -- b {FAR} -->", False),
+    "comment_gt_spaced": (f"<!-- x -- > {FAR} -->", False),
+    "after_comment": (f"<!-- x -->{FAR}", True),
+    "after_comment_dashes": (f"<!-- x --->{FAR}", True),
+    "cdata": (f"<![CDATA[ {FAR} ]]>", False),
+    "cdata_spaced_end": (f"<![CDATA[ ]] > {FAR} ]]>", False),
+    "after_cdata": (f"<![CDATA[ x ]]>{FAR}", True),
+    "pi": (f"<?x {FAR} ?>", False),
+    "pi_quoted_end": (f'<?x a="?>"{FAR}"?>', True),
+    "pi_empty": (f"<?>{FAR}", True),
+    "after_pi": (f"<?x y?>{FAR}", True),
+    "pi_minimal": (f"<??>{FAR}", True),
+    "pi_empty_then_end": (f"<?>{FAR}?>", True),        # calamine: not closed (an error)
+    "comment_minimal": (f"<!---->{FAR}", True),
+    "cdata_minimal": (f"<![CDATA[]]>{FAR}", True),
+    "bang_space": (f"<! -- x -->{FAR}", True),          # calamine: unknown markup (an error)
+    "comment_inside_tag": ('<row r="5000" <!-- -->><c r="A5000"><v>7</v></c></row>', True),
+    "comment_in_value": ('<row r="5000" a="<!--"><c r="A5000"><v>7</v></c></row><!-- -->', True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+def test_comments_hide_from_the_scanner_only_what_calamine_does_not_read(tmp_path, name):
+    markup, visible = CONSTRUCTS[name]
+    path = tmp_path / f"{name}.xlsx"
+    corpus.variant(path, replace={corpus.SHEET: corpus.sub(r"</sheetData>", markup + "</sheetData>")})
+    try:
+        sheets = calamine_load(path.read_bytes())
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        sheets = None   # calamine refuses the markup
+    sees = sheets is not None and len(sheets["申报表"]) >= 5000
+    if sheets is not None:
+        assert sees == visible, f"calamine {'reads' if sees else 'skips'} the cell"
+    try:
+        precheck(path, LIMITS)
+        passed = True
+    except UnreadableFile as exc:
+        passed = False
+        assert exc.rule in ("file-extent", "file-malformed"), exc.message
+    if sees:
+        assert not passed, "the pre-check passed a cell calamine reads"
+    if not visible:
+        assert passed, "a comment/CDATA/PI that calamine skips was refused"
+
+
+def test_comments_by_the_hundred_thousand_are_refused_in_time(tmp_path):
+    """Each comment is taken out by a step in Python: a sheet of 300,000 tiny ones is refused
+    (like 200,000 cells without an address), not walked for seconds."""
+    path = tmp_path / "注释.xlsx"
+    comments = "".join(f"<!--{i * 7919 % 1000003}-->" for i in range(300_000))   # not too compressible
+    corpus.variant(path, replace={corpus.SHEET: corpus.sub(r"</sheetData>", comments + "</sheetData>")})
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile) as exc:
+        precheck(path)
+    assert exc.value.rule == "file-malformed" and "大量注释" in exc.value.message
+    assert time.monotonic() - started < 2
 
 
 # ---------------------------------------------------------------------------------------------
