@@ -13,6 +13,7 @@ another program, a hand-made copy) the reader finds the form by its printed titl
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -210,21 +211,31 @@ class Sheet:
 
 
 def load_sheets(path: str | Path) -> list[Sheet]:
-    """Every worksheet's values as a grid from A1 (after the safety pre-check)."""
-    precheck(path)
+    """Every worksheet's values as a grid from A1 (after the safety pre-check).
+
+    python-calamine is handed the very bytes the pre-check vetted, as a file object — not the
+    path: ``from_path`` picks its reader by the file's suffix (a genuine .xlsx named .xls would
+    go to the .xls reader), and the file could change between the check and the parse. Given
+    bytes, calamine tries its readers in turn; the .xls reader gives up at once on a zip (it
+    checks the OLE2 signature first), so the .xlsx reader reads it, and the pre-check has
+    refused any package holding what the .xlsb or .ods reader would parse."""
+    data = precheck(path)
     import python_calamine as pc
 
     from .safety import is_parser_error
 
     try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except BaseException as exc:  # calamine raises its own error types, plain ones, and Rust panics
         if not is_parser_error(exc):
             raise
         if type(exc).__name__ == "PasswordError":
             raise UnreadableFile(str(path), Rule.FILE_ENCRYPTED.code, Rule.FILE_ENCRYPTED.format()) from exc
+        # Every reader refused it; the .xlsx reader's own complaint is not passed on.
+        reason = "文件内容不是可以读取的 .xlsx 工作簿" if "Cannot detect file format" in str(exc) else _short(exc)
         raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
-                             Rule.FILE_UNREADABLE.format(reason=_short(exc))) from exc
+                             Rule.FILE_UNREADABLE.format(reason=reason)) from exc
+    del data
     sheets = []
     try:
         for meta in wb.sheets_metadata:

@@ -3,28 +3,36 @@
 python-calamine (like any native parser) can abort the whole process on some crafted files —
 an abort cannot be caught — and a zip member can inflate to gigabytes. So this module looks at
 the raw bytes first, with the standard library only, and never holds more than one chunk of a
-member in memory:
+member in memory. The file is read once; :func:`precheck` returns those bytes, and the reader
+parses exactly them (not the path: no second look at a file that may have changed, and no
+reader chosen by the file's suffix):
 
 * the magic bytes: a zip package; OLE2 = a legacy .xls or an encrypted (password-protected)
   workbook, said which; text, HTML, PDF … named;
 * the file size, the number of zip entries, each entry's declared size and compression ratio,
-  the sum of the declared sizes, overlapping or duplicate entries, encrypted entries;
+  the sum of the declared sizes, overlapping or duplicate entries (names compared as calamine
+  looks them up), a member carrying a second name (Unicode Path field), encrypted entries;
+* no part of another format beside the .xlsx ones (an .xlsb workbook, an OpenDocument
+  content.xml): calamine would hand those to its .xlsb or .ods reader, never vetted;
 * each member inflated by hand as a stream capped at its declared size (``zipfile.read()`` of a
   member that lies about its size inflates all of it before the CRC check fails), with its CRC;
-* no DOCTYPE/ENTITY in any part (billion laughs, quadratic blow-up, external entities);
 * no macro part (vbaProject.bin, Excel 4 macro sheets) — reported, never run;
-* every worksheet: the cells (explicit ``r`` or implied by position) within the extent of a form,
-  the number of cells and the dense grid a reader would allocate, the ``<dimension>`` neither
-  beyond the extent nor smaller than the data, no single text longer than a cell can hold;
-* the shared strings: the declared counts against the actual content;
-* the workbook: the number of sheets, no two sheets on one part.
+* the parts calamine's .xlsx reader parses — found from the relationships it follows, not from
+  folder names — get the XML checks; every other part (pictures, customXml, docProps …) only
+  the zip checks above. The XML checks: no DOCTYPE/ENTITY (billion laughs, quadratic blow-up,
+  external entities); comments, CDATA sections and processing instructions read as calamine's
+  XML parser reads them; every worksheet's cells (explicit ``r`` or implied by position) within
+  the extent of a form, the number of cells and the dense grid a reader would allocate (from the
+  cells, and from ``<dimension>`` when that reaches further), no single text longer than a cell
+  can hold; the shared strings' declared counts against the actual content; the number of
+  sheets, no two sheets on one part.
 
 It is cheap next to reading the file: nearly every test is a C-level pass (a count, a
 ``bytes.translate``, one regex for every element counted), the exact regexes run only where the
-cheap passes leave a doubt; a package up to 1 MiB is read into memory at once and a member that
-fits in one chunk is inflated in one piece; a part already passed (the same compressed bytes —
-the styles, theme and relationships of the packages of one template) is not scanned again, only
-what it adds to the totals (cells, sheets, strings, grid) is counted against the limits again.
+cheap passes leave a doubt; a member that fits in one chunk is inflated in one piece; a part
+already passed (the same compressed bytes — the styles, theme and relationships of the packages
+of one template) is not scanned again, only what it adds to the totals (cells, sheets, strings,
+grid) is counted against the limits again.
 
 Every refusal is an :class:`UnreadableFile` with a rule code of :mod:`xltools.rules` and a
 Chinese message saying what was found and what to do. The limits are a :class:`Limits`;
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import io
 import os
 import posixpath
@@ -106,10 +115,8 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _LOCAL = struct.Struct("<6xHH16xHH")   # flags, method, name and extra lengths of a local header
 CHUNK = 1 << 16
-_IN_MEMORY = 1 << 20   # a package up to this size is read into memory at once
 MIB = 1 << 20
 
-_DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 # The inside of a tag: quoted values may hold '>' (legal) — a quoted value is consumed whole.
 _IN_TAG = rb"""(?:[^>"']|"[^"]*"|'[^']*')"""
 # The same up to the tag's '>', in runs: the parse is deterministic (a quote opens a value that
@@ -139,7 +146,7 @@ _TAGS_RE = re.compile(rb'<(?:c(?![\w.:\-])(?: r="([A-Z]{1,3})(\d{1,7})")?|s(heet
 # The local names after a ':' that a prefixed <x:c, <x:sheet, <x:si or <x:sst would show.
 _PFX_NAMES_RE = re.compile(rb":(c|sheet|si|sst)(?=[\s/>])")
 _ODD_SPACE_RE = re.compile(rb"[\t\n\r\x0b\x0c][r=]|r[\t\n\r\x0b\x0c]")
-_MAX_SLOW = 200_000   # cells not starting <c r="A1" are walked one by one: keep that bounded
+_MAX_SLOW = 200_000   # cells not starting <c r="A1", comments …, are walked one by one: keep that bounded
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d{1,9})$")
 _SST_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])" + _TO_TAG_END)
 _DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
@@ -147,8 +154,9 @@ _DIM_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s" + _IN_TAG
 _SST_COUNT_RE = re.compile(rb'\s(uniqueCount|count)\s*=\s*["\']\s*(\d+)\s*["\']')
 _REL_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Relationship\s" + _TO_TAG_END)
 _ATTR_RE = re.compile(rb'\s(\w+)\s*=\s*["\']([^"\']*)["\']')
+_ANY_REL_RE = re.compile(rb"<[^\s<>\"'/!?]*?relationship(?=[\s/>])" + _TO_TAG_END, re.I)
+_ANY_ATTR_RE = re.compile(rb"""([^\s=<>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
-_XMLISH = (".xml", ".rels", ".vml")
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 
 
@@ -202,26 +210,15 @@ def _sniff_other(head: bytes) -> str:
     return "这是文本文件"
 
 
-def _ole_kind(path: Path) -> tuple[Rule, dict]:
+def _ole_kind(data: bytes) -> tuple[Rule, dict]:
     """An OLE2 compound file: an encrypted OOXML package, a legacy .xls, or something else.
 
     The directory entries (stream names, UTF-16) may sit anywhere in the file, so the whole
-    file (at most ``max_file_mb``) is scanned in chunks."""
+    file (at most ``max_file_mb``, already in memory) is searched."""
     names = {key: key.encode("utf-16-le") for key in
              ("EncryptedPackage", "EncryptionInfo", "Workbook", "Book", "WordDocument",
               "PowerPoint Document")}
-    found: set[str] = set()
-    tail = b""
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(CHUNK * 16)
-            if not chunk:
-                break
-            window = tail + chunk
-            for key, raw in names.items():
-                if key not in found and raw in window:
-                    found.add(key)
-            tail = window[-64:]
+    found = {key for key, raw in names.items() if raw in data}
     if {"EncryptedPackage", "EncryptionInfo"} & found:
         return Rule.FILE_ENCRYPTED, {}
     if "WordDocument" in found:
@@ -243,6 +240,42 @@ def _zip_kind(names: set[str]) -> str:
     return "这是其他压缩文件" if names else "这是空的压缩包"
 
 
+# A package holding, beside the .xlsx parts, the parts another reader of python-calamine looks
+# for: handed a file object, calamine tries its readers in turn (xls, xlsx, xlsb, ods), and these
+# would be parsed — never vetted — by the .xlsb or .ods reader whenever the .xlsx reader gives up.
+# Matched as calamine matches names (case-insensitive, '\\' as '/').
+_FOREIGN_PARTS = {
+    "xl/workbook.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/sharedstrings.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/styles.bin": "Excel 二进制工作簿 (.xlsb)",
+    "xl/_rels/workbook.bin.rels": "Excel 二进制工作簿 (.xlsb)",
+    "mimetype": "OpenDocument 表格 (.ods)",
+    "content.xml": "OpenDocument 表格 (.ods)",
+    "meta-inf/manifest.xml": "OpenDocument 表格 (.ods)",
+}
+
+
+def _key(name: str) -> str:
+    """A part name as the readers look it up: calamine lowercases the names and reads a '\\' as
+    '/' (``str.lower`` folds more than ASCII: two names calamine takes for one are one here too)."""
+    return name.replace("\\", "/").lower()
+
+
+def _unicode_path(extra: bytes, name: str) -> str | None:
+    """The name of an Info-ZIP Unicode Path field (0x7075) in ``extra`` when it differs from
+    ``name``, else None. The zip library of calamine reads a member under that name, Python's
+    zipfile under the other: the part vetted would not be the part parsed."""
+    i = 0
+    while i + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, i)
+        if kind == 0x7075:
+            other = extra[i + 9:i + 4 + size].decode("utf-8", "replace")
+            if other != name:
+                return other or "?"
+        i += 4 + size
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading one member as a capped stream
 
@@ -260,7 +293,10 @@ def _open_member(fp, info: zipfile.ZipInfo, path) -> int:
     if (local_name != info.orig_filename.encode("utf-8")
             and local_name != info.orig_filename.encode("cp437", "replace")):
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的本地文件头与目录不一致")
-    fp.seek(n_extra, os.SEEK_CUR)
+    if n_extra:
+        alias = _unicode_path(fp.read(n_extra), info.filename)
+        if alias is not None:
+            raise _malformed(path, f"{name} 的本地文件头带有另一个文件名「{alias[:60]}」")
     if (flags | info.flag_bits) & 0x1:
         raise _fail(path, Rule.FILE_ENCRYPTED)
     if method != info.compress_type or method not in _ZIP_METHODS:
@@ -275,9 +311,10 @@ def _member_whole(raw: bytes, method: int, info: zipfile.ZipInfo, path,
     :func:`_member_chunks` when that yields it as a single chunk: ``(data, error)``, the error
     (size or CRC) to be raised after ``data`` is scanned, as the generator raises it when
     resumed after its only chunk. ``None`` when the member does not come out in one piece
-    (inflates beyond ``CHUNK``): then it is read as a stream."""
+    (inflates beyond ``CHUNK``): then it is read as a stream. No data at all with method deflate
+    is an empty member (some writers store one so), as is the 2-byte empty deflate stream."""
     name = info.filename
-    if method == zipfile.ZIP_DEFLATED:
+    if method == zipfile.ZIP_DEFLATED and raw:
         inflater = zlib.decompressobj(-15)
         try:
             out = inflater.decompress(raw, CHUNK)   # never more than CHUNK bytes
@@ -340,7 +377,9 @@ def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
                     break
             if inflater.eof:
                 break
-        if inflater is not None and not inflater.eof:
+        # An empty member stored with method deflate and no data at all (some writers do that)
+        # is an empty stream, not a truncated one.
+        if inflater is not None and not inflater.eof and info.compress_size:
             raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的压缩数据不完整")
     except zlib.error as exc:
         raise _fail(path, Rule.FILE_CORRUPT, reason=f"{name} 的压缩数据损坏（{exc}）") from exc
@@ -352,8 +391,9 @@ def _member_chunks(fp, info: zipfile.ZipInfo, path, limit: int):
 
 # ---------------------------------------------------------------------------------------------
 # Scanning the XML of a member, chunk by chunk, each chunk cut after a '>' (no tag is split).
-# Every XML part gets every check: which part a reader takes for a worksheet or the shared
-# strings follows relationships a crafted file can point anywhere, so no check relies on names.
+# Every part the reader parses gets every check: which part it takes for a worksheet or the
+# shared strings follows relationships a crafted file can point anywhere, so no check relies on
+# the part's role or name.
 
 
 def _ref(text: str) -> tuple[int, int] | None:
@@ -398,6 +438,7 @@ class _Totals:
     sheets: int = 0
     strings: int = 0
     slow: int = 0
+    special: int = 0
     log: list | None = None
 
     def add(self, kind: str, n: int, part: str, path, limits: Limits) -> None:
@@ -417,6 +458,9 @@ class _Totals:
         elif kind == "slow":
             if value > _MAX_SLOW:
                 raise _malformed(path, f"{part} 中有大量写法不规范的单元格（缺少地址或带前缀）")
+        elif kind == "special":
+            if value > _MAX_SLOW:
+                raise _malformed(path, f"{part} 中有大量注释、CDATA 或处理指令")
         elif value > limits.max_grid:   # grid
             raise _fail(path, Rule.FILE_ZIP_BOMB, reason=f"工作表的单元格范围合计超过 {limits.max_grid:,} 格（{part}）")
 
@@ -426,9 +470,9 @@ class _XmlScanner:
     <sheet> elements (the workbook) and worksheet relationships (.rels) of one part."""
 
     __slots__ = ("part", "path", "limits", "totals", "row", "col", "min_row", "min_col", "max_row", "max_col",
-                 "dimension", "sst", "size", "rels", "in_data", "targets")
+                 "dimension", "sst", "size", "rels", "in_data", "targets", "found")
 
-    def __init__(self, part: str, path, limits: Limits, totals: _Totals):
+    def __init__(self, part: str, path, limits: Limits, totals: _Totals, collect: bool = False):
         self.part, self.path, self.limits, self.totals = part, path, limits, totals
         self.row = 0            # current row (1-based), as a reader counts it
         self.col = 0            # current column (1-based) within the row
@@ -440,6 +484,9 @@ class _XmlScanner:
         self.rels = part.lower().endswith(".rels")
         self.in_data = False
         self.targets: dict[str, int] = {}
+        # The relationships that decide which parts the reader opens, when collected: ("doc",
+        # targets) for the main document (_rels/.rels), ("sheet", targets) for a sheet.
+        self.found: list[tuple[str, tuple[bytes, ...]]] | None = [] if collect else None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -497,6 +544,8 @@ class _XmlScanner:
                 if m:
                     self._dimension(m.group(1).decode("ascii", "replace"))
             self.in_data = b"sheetData" in data
+        if self.found is not None:
+            self._relationships(data)
         if self.rels and b"/worksheet" in data:
             for m in _REL_RE.finditer(data):
                 if b"/worksheet" not in m.group(0):
@@ -507,6 +556,24 @@ class _XmlScanner:
                 if target is not None:
                     target = (_rel_target if len(target) <= 256 else _rel_target.__wrapped__)(self.part, target)
                     self.targets[target] = self.targets.get(target, 0) + 1
+
+    def _relationships(self, data: bytes) -> None:
+        """Every <Relationship> tag (any prefix, any case) to the main document or to a sheet,
+        with all its Target values: more than the reader would take (it takes one Target, under
+        that exact name, and only Type ending so), never less."""
+        found = self.found
+        for m in _ANY_REL_RE.finditer(data):
+            types, targets = [], []
+            for key, dq, sq in _ANY_ATTR_RE.findall(m.group(0)):
+                key = key.lower()
+                if key.endswith(b"type"):
+                    types.append(dq or sq)
+                elif key.endswith(b"target"):
+                    targets.append(dq or sq)
+            for kind in {_rel_kind(t) for t in types} - {None}:
+                found.append((kind, tuple(targets)))
+            if len(found) > self.limits.max_entries + self.limits.max_sheets:
+                raise self._bomb(f"{self.part} 中的工作表关系超过 {self.limits.max_entries + self.limits.max_sheets} 个")
 
     def _cells(self, data: bytes, n: int, markup: bytes | None, letters: tuple, digits: tuple) -> None:
         """``letters`` and ``digits``: of the address of each '<c r="A1"' (the _CELL_ROW_RE
@@ -608,15 +675,16 @@ class _XmlScanner:
 
     def close(self) -> None:
         lim = self.limits
-        if self.max_row:
-            self.totals.add("grid", self.max_row * self.max_col, self.part, self.path, lim)
-            if self.dimension:
-                text, (r1, c1, r2, c2) = self.dimension
-                inside = (r1 <= self.min_row and c1 <= self.min_col
-                          and self.max_row <= r2 and self.max_col <= c2)
-                if not inside:
-                    data = f"{_a1(self.min_row, self.min_col)}:{_a1(self.max_row, self.max_col)}"
-                    raise _malformed(self.path, f"{self.part} 声明的范围 {text} 小于实际数据范围 {data}")
+        # The grid a reader may allocate: up to the last cell, or up to the end of <dimension>
+        # if that is further (a reader may size its grid by it). A <dimension> smaller than the
+        # data is stale, not a risk: some writers leave it so, and calamine reads every cell
+        # whatever it says (it only reserves memory by it, at most 100,000 cells).
+        rows, cols = self.max_row, self.max_col
+        if self.dimension:
+            _, (_, _, r2, c2) = self.dimension
+            rows, cols = max(rows, r2), max(cols, c2)
+        if rows and cols:
+            self.totals.add("grid", rows * cols, self.part, self.path, lim)
         if self.sst is not None:
             unique = self.sst.get(b"uniqueCount")
             count = self.sst.get(b"count")
@@ -665,19 +733,6 @@ def _odd_space(data: bytes) -> bool:
                 return _ODD_SPACE_RE.search(data) is not None
             i = data.find(ws, i + 1)
     return False
-
-
-def _maybe_dtd(data: bytes) -> bool:
-    """Whether a '!' in ``data`` follows a '<' (what :data:`_DTD_RE` needs): the few '!' of a
-    formula ('_lists'!$A$2) looked at with memchr, many left to the regex."""
-    i = data.find(b"!")
-    for _ in range(16):
-        if i < 0:
-            return False
-        if data[i - 1:i] == b"<":
-            return True
-        i = data.find(b"!", i + 1)
-    return True
 
 
 def _markup(data: bytes) -> bytes:
@@ -736,46 +791,166 @@ def _resolve(source: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
-def _looks_xml(name: str, head: bytes) -> bool:
-    if name.lower().endswith(_XMLISH):
-        return True
-    h = head[:64]
-    return (h.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-            or h.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")))
+# ---------------------------------------------------------------------------------------------
+# Which parts the reader parses. python-calamine's .xlsx reader (calamine 0.36/0.37, from its
+# source, src/xlsx/mod.rs) opens _rels/.rels; in the folder of its officeDocument target
+# (``xl/`` normally) workbook.xml, sharedStrings.xml, styles.xml and _rels/workbook.xml.rels;
+# and each sheet that relationships file points to (a Target starting with '/' from the root,
+# otherwise appended to that folder as it is). Names are looked up case-insensitively, '\\' as
+# '/'. Older versions take ``xl/`` always and a Target ``xl/…`` as it is: both are included, as
+# is the Target resolved by the OPC rules. Every other part (docProps, theme, customXml, media,
+# drawings, printer settings …) is never parsed as XML by it: those get the checks of the zip
+# (sizes, ratio, CRC, overlap, names), not the XML checks — a picture may hold any bytes.
+
+_SHEET_TYPES = (b"worksheet", b"chartsheet", b"dialogsheet")
+_FOLDER_PARTS = ("workbook.xml", "sharedstrings.xml", "styles.xml", "_rels/workbook.xml.rels")
+
+
+def _rel_kind(typ: bytes) -> str | None:
+    """"doc" for a relationship to the main document, "sheet" for one to a sheet, else None."""
+    for t in {typ, html.unescape(typ.decode("utf-8", "replace")).encode("utf-8")}:
+        t = t.strip().lower()
+        if t.endswith(b"officedocument"):
+            return "doc"
+        if t.rsplit(b"/", 1)[-1] in _SHEET_TYPES:
+            return "sheet"
+    return None
+
+
+def _texts(value: bytes) -> set[str]:
+    """A Target as the reader may take it: as written (the workbook's relationships) and
+    unescaped (the package's)."""
+    text = value.decode("utf-8", "replace")
+    return {text, html.unescape(text)}
+
+
+def _norm(path: str) -> str:
+    return posixpath.normpath("/" + path).lstrip("/") if path else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _doc_folders(target: bytes) -> frozenset[str]:
+    """The folder the reader takes the workbook from, for an officeDocument Target ('xl/')."""
+    out = set()
+    for text in _texts(target):
+        i = text.rfind("/")
+        folder = text[:i + 1] if i >= 0 else ""
+        folder = folder[1:] if folder.startswith("/") else folder
+        norm = _norm(folder)
+        out.update((_key(folder), _key(norm + "/" if norm else "")))
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sheet_keys(folder: str, rels_part: str, target: bytes) -> frozenset[str]:
+    """The names (keys) the reader may open for a sheet Target of ``rels_part``."""
+    out = set()
+    for text in _texts(target):
+        for path in (text[1:] if text.startswith("/") else folder + text, text,
+                     _resolve(_rels_source(rels_part), text)):
+            out.update((_key(path), _key(_norm(path))))
+    return frozenset(out)
+
+
+# Comments, CDATA sections and processing instructions, found as the XML parser of calamine
+# (quick-xml) finds them: only where a tag may begin (a '<!--' inside a quoted attribute value is
+# part of that value). Text and ordinary tags (quote-aware, as quick-xml reads them) in one run:
+_ORDINARY_RE = re.compile(rb"""(?:[^<]++|<(?![!?])(?:[^>"']++|"[^"]*+"|'[^']*+')*+>)*+""")
+_BANG_RE = re.compile(rb"<!\s*")
+_NEUTRAL = bytes.maketrans(b"<>\"'", b"____")   # the text of a CDATA section holds no markup
+
+
+def _drop_declaration(chunk: bytes) -> bytes:
+    """The first chunk of a part without its XML declaration (a processing instruction: it ends
+    at the first '?>', quotes or not), so that an ordinary part keeps the fast path."""
+    start = 3 if chunk.startswith(b"\xef\xbb\xbf") else 0
+    if chunk.startswith(b"<?", start):
+        end = chunk.find(b"?>", start + 1)
+        if end >= 0:
+            return chunk[:start] + chunk[end + 2:]
+    return chunk
+
+
+def _strip_specials(buf: bytes, name: str, path, eof: bool) -> tuple[bytes, bytes, int]:
+    """``buf`` (starting where text may stand) as the parser sees its elements: comments and
+    processing instructions removed, the text of CDATA sections kept without its markup
+    characters. Returns ``(clean, rest, n)``: ``rest`` (raw) begins at the first construct not
+    complete in ``buf`` — an open tag, comment, CDATA section or instruction — and waits for
+    the next chunk; ``n`` constructs were taken out. Ends as quick-xml ends them: a comment at
+    the first '-->' after '<!--', a CDATA section at the first ']]>', an instruction at the
+    first '?>' (neither looks at quotes). Any other '<!' is refused: a DOCTYPE/ENTITY
+    declaration, or markup the parser rejects. ``eof``: nothing follows, an unclosed comment,
+    section or instruction is refused."""
+    out = []
+    pos = taken = 0
+    n = len(buf)
+    while True:
+        end = _ORDINARY_RE.match(buf, pos).end()
+        if end > pos:
+            out.append(buf[pos:end])
+        if end >= n:
+            return b"".join(out), b"", taken
+        taken += 1
+        kind = buf[end + 1:end + 2]
+        close = -1
+        if kind == b"!":
+            if buf.startswith(b"<!--", end):
+                close = buf.find(b"-->", end + 4)
+                pos = close + 3
+            elif buf.startswith(b"<![CDATA[", end):
+                close = buf.find(b"]]>", end + 9)
+                if close >= 0:
+                    out.append(buf[end + 9:close].translate(_NEUTRAL))
+                pos = close + 3
+            else:
+                blank = _BANG_RE.match(buf, end).end()
+                head = buf[end:end + 9]
+                if not eof and (blank == n or b"<!--".startswith(head) or b"<![CDATA[".startswith(head)):
+                    pass   # cut inside '<!--' or '<![CDATA[' (or before the word after '<!'): wait
+                elif buf[blank:blank + 1] in (b"D", b"d", b"E", b"e"):
+                    raise _fail(path, Rule.FILE_XML_DTD, part=name)
+                else:
+                    raise _malformed(path, f"{name} 中有无法识别的 <! 标记")
+        elif kind == b"?":
+            close = buf.find(b"?>", end + 1)
+            pos = close + 2
+        if close < 0:
+            # Not complete in buf: an open tag (or a lone '<'), comment, CDATA section or instruction.
+            if eof and kind in (b"!", b"?"):
+                raise _malformed(path, f"{name} 中有未闭合的注释、CDATA 或处理指令")
+            return b"".join(out), buf[end:], taken - 1
 
 
 class _MemberScan:
-    """The scans of one member, fed chunk by chunk: no DOCTYPE/ENTITY anywhere (also across two
-    chunks); for XML, each chunk cut before its last '<' (every tag before it is complete, a
-    quoted '>' inside a tag does not end it) and the pieces handed to an :class:`_XmlScanner`."""
+    """The XML scans of one part the reader parses, fed chunk by chunk: each chunk cut before its
+    last '<' (every tag before it is complete, a quoted '>' inside a tag does not end it) and the
+    pieces handed to an :class:`_XmlScanner`. Comments, CDATA sections and processing
+    instructions are taken out first, exactly as the parser reads them (:func:`_strip_specials`);
+    that is also where a DOCTYPE/ENTITY declaration is found. A part without any '<!' or '<?'
+    (past its XML declaration) has none of them and goes straight to the scanner."""
 
-    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "xml", "carry", "tail")
+    __slots__ = ("name", "path", "limits", "totals", "scanner", "first", "carry")
 
-    def __init__(self, name: str, path, limits: Limits, totals: _Totals):
+    def __init__(self, name: str, path, limits: Limits, totals: _Totals, collect: bool = False):
         self.name, self.path, self.limits, self.totals = name, path, limits, totals
-        self.scanner: _XmlScanner | None = None
+        self.scanner = _XmlScanner(name, path, limits, totals, collect)
         self.first = True
-        self.xml = False
         self.carry = b""
-        self.tail = b""
 
     def chunk(self, chunk: bytes) -> None:
         name, path = self.name, self.path
-        window = self.tail + chunk
-        if b"!" in window and _maybe_dtd(window) and _DTD_RE.search(window):
-            raise _fail(path, Rule.FILE_XML_DTD, part=name)
-        self.tail = window[-16:]
         if self.first:
             self.first = False
-            self.xml = _looks_xml(name, chunk)
-            if self.xml:
-                if b"\x00" in chunk[:4096]:
-                    raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
-                self.scanner = _XmlScanner(name, path, self.limits, self.totals)
-        if not self.xml:
-            return
+            if b"\x00" in chunk[:4096]:
+                raise _malformed(path, f"{name} 不是 UTF-8 编码的 XML（如 UTF-16）")
+            chunk = _drop_declaration(chunk)
         # Cut before the last '<': the last tag and the text after it wait for the next chunk.
         buf = self.carry + chunk
+        rest = b""
+        if b"<!" in buf or b"<?" in buf:
+            buf, rest, taken = _strip_specials(buf, name, path, eof=False)
+            if taken:
+                self.totals.add("special", taken, name, path, self.limits)
         cut = buf.rfind(b"<")
         if cut > 0:
             piece = buf[:cut]
@@ -785,26 +960,32 @@ class _MemberScan:
             if angles.endswith(b"<") or b"<<" in angles:
                 raise _malformed(path, f"{name} 中有未闭合或含 '<' 的标签")
             self.scanner.feed(piece, markup)
-            self.carry = buf[cut:]
+            self.carry = buf[cut:] + rest
         else:
-            self.carry = buf
+            self.carry = buf + rest
         if len(self.carry) > self.limits.max_text_kb * 1024:
             raise _fail(path, Rule.FILE_ZIP_BOMB,
                         reason=f"{name} 中有一段超过 {self.limits.max_text_kb} KiB 的文本或标签，超出单元格的容量")
 
-    def finish(self) -> None:
-        if self.scanner is not None:
-            carry = self.carry
-            if carry.startswith(b"</"):
-                # A closing tag (the carry holds one '<'): no element, address or count
-                # begins in it, only its size counts.
-                self.scanner.size += len(carry)
-            elif carry:
-                markup = _markup(carry)
-                if b"<<" in markup.translate(None, _QUOTES):
-                    raise _malformed(self.path, f"{self.name} 中有未闭合或含 '<' 的标签")
-                self.scanner.feed(carry, markup)
-            self.scanner.close()
+    def finish(self) -> tuple | None:
+        """Close the part; the relationships it holds (``collect``), else None."""
+        carry = self.carry
+        if b"<!" in carry or b"<?" in carry:
+            clean, rest, taken = _strip_specials(carry, self.name, self.path, eof=True)
+            if taken:
+                self.totals.add("special", taken, self.name, self.path, self.limits)
+            carry = clean + rest
+        if carry.startswith(b"</") and carry.count(b"<") == 1:
+            # A closing tag: no element, address or count begins in it, only its size counts.
+            self.scanner.size += len(carry)
+        elif carry:
+            markup = _markup(carry)
+            if b"<<" in markup.translate(None, _QUOTES):
+                raise _malformed(self.path, f"{self.name} 中有未闭合或含 '<' 的标签")
+            self.scanner.feed(carry, markup)
+        self.scanner.close()
+        found = self.scanner.found
+        return tuple(found) if found is not None else None
 
 
 # Parts already scanned, by their exact bytes: most parts of the packages of one template are
@@ -812,13 +993,14 @@ class _MemberScan:
 # to the totals is replayed (each addition checked against its limit, as when scanned); every
 # other check depends only on what the key holds, and passed. Only parts that passed every
 # check are kept; the key holds the compressed bytes (compared in full, no digest), the name,
-# the method, the declared size and CRC; per Limits, CHUNK and _MAX_SLOW.
-_PARTS: dict[tuple, dict[tuple, tuple[tuple[str, int], ...]]] = {}
+# the method, the declared size and CRC, and how the part was scanned; per Limits, CHUNK and
+# _MAX_SLOW. A part of relationships keeps what the scan found in it.
+_PARTS: dict[tuple, dict[tuple, tuple]] = {}
 _PARTS_MAX = 256          # parts kept per set of limits (then the cache starts afresh)
 _PART_MAX_BYTES = 16384   # compressed size of a part kept
 
 
-def _part_cache(limits: Limits) -> dict[tuple, tuple[tuple[str, int], ...]]:
+def _part_cache(limits: Limits) -> dict[tuple, tuple]:
     key = (limits, CHUNK, _MAX_SLOW)
     cache = _PARTS.get(key)
     if cache is None:
@@ -829,87 +1011,95 @@ def _part_cache(limits: Limits) -> dict[tuple, tuple[tuple[str, int], ...]]:
 
 
 def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Totals,
-                 cache: dict | None = None) -> None:
+                 cache: dict | None = None, parsed: bool = True, collect: bool = False) -> tuple | None:
+    """Inflate one member within its limits and check its size and CRC; a part the reader
+    parses (``parsed``) also gets every XML check. Returns the relationships found in it
+    (``collect``: see :attr:`_XmlScanner.found`), else None."""
     name = info.filename
     limit = int(limits.max_entry_mb * MIB)
     size = info.compress_size
-    if 0 < size <= CHUNK:
+    if size <= CHUNK:
         # Most parts are a few KiB: read in one piece, not as a stream (same checks, same answers).
         method = _open_member(fp, info, path)
         raw = fp.read(size)
         if len(raw) == size:
             key = None
             if cache is not None and size <= _PART_MAX_BYTES:
-                key = (name, raw, method, info.file_size, info.CRC)
-                log = cache.get(key)
-                if log is not None:
+                key = (name, raw, method, info.file_size, info.CRC, parsed, collect)
+                hit = cache.get(key)
+                if hit is not None:
+                    log, found = hit
                     for kind, n in log:
                         totals.add(kind, n, name, path, limits)
-                    return
+                    return found
             whole = _member_whole(raw, method, info, path, limit)
             if whole is not None:
                 data, late = whole
-                scan = _MemberScan(name, path, limits, totals)
+                scan = _MemberScan(name, path, limits, totals, collect) if parsed else None
                 totals.log = [] if key is not None else None
                 try:
-                    if data:
+                    if scan is not None and data:
                         scan.chunk(data)
                     if late is not None:
                         raise late
-                    scan.finish()
+                    found = scan.finish() if scan is not None else None
                     if key is not None:
                         if len(cache) >= _PARTS_MAX:
                             cache.clear()
-                        cache[key] = tuple(totals.log)
+                        cache[key] = (tuple(totals.log), found)
                 finally:
                     totals.log = None
-                return
-    scan = _MemberScan(name, path, limits, totals)
+                return found
+    scan = _MemberScan(name, path, limits, totals, collect) if parsed else None
     for chunk in _member_chunks(fp, info, path, limit):
-        scan.chunk(chunk)
-    scan.finish()
+        if scan is not None:
+            scan.chunk(chunk)
+    return scan.finish() if scan is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
 # The pre-check
 
 
-def precheck(path: str | Path, limits: Limits | None = None) -> None:
-    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package."""
+def precheck(path: str | Path, limits: Limits | None = None) -> bytes:
+    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package; return its
+    bytes, exactly as vetted.
+
+    The file is read once (at most ``max_file_mb``) and every check runs on that buffer: a
+    reader handed the returned bytes sees what was checked, whatever happens to the file on
+    disk meanwhile and whatever it is called (``.xls``, ``.ods``: the name plays no part)."""
     limits = limits or Limits.from_env()
-    p = Path(path)
+    cap = int(limits.max_file_mb * MIB)
     try:
-        with open(p, "rb") as fh:
+        with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            head = fh.read(4096)
-            # A small package (every ordinary one) is read whole: no seek and read per member.
-            rest = fh.read() if size <= _IN_MEMORY and head.startswith(ZIP_MAGICS) else None
+            data = b""
+            if size <= cap:
+                data = fh.read(size + 1)
+                if len(data) > size:   # grown since the fstat (or no size, a pipe): read on, to one byte past the cap
+                    data += fh.read(cap + 1 - len(data))
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
-    if size == 0:
+    if size > cap or len(data) > cap:
+        raise _fail(path, Rule.FILE_TOO_LARGE, size=_mib(max(size, len(data))), limit=_mib(cap))
+    if not data:
         raise _fail(path, Rule.FILE_EMPTY)
-    if size > limits.max_file_mb * MIB:
-        raise _fail(path, Rule.FILE_TOO_LARGE, size=_mib(size), limit=_mib(limits.max_file_mb * MIB))
+    head = data[:4096]
     if head.startswith(OLE2_MAGIC):
-        rule, kw = _ole_kind(p)
+        rule, kw = _ole_kind(data)
         raise _fail(path, rule, **kw)
     if not head.startswith(ZIP_MAGICS):
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_sniff_other(head))
     try:
-        if rest is not None:
-            _check_zip(io.BytesIO(head + rest), path, limits)
-        else:
-            with open(p, "rb") as fp:
-                _check_zip(fp, path, limits)
+        _check_zip(io.BytesIO(data), path, limits)
     except UnreadableFile:
         raise
-    except OSError as exc:
-        raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     except MemoryError as exc:
         raise _fail(path, Rule.FILE_ZIP_BOMB, reason="读取压缩包目录时内存不足") from exc
     except Exception as exc:  # zipfile on a damaged directory: BadZipFile, struct.error, ValueError …
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise _fail(path, Rule.FILE_CORRUPT, reason=reason) from exc
+    return data
 
 
 def _check_zip(fp, path, limits: Limits) -> None:
@@ -922,19 +1112,29 @@ def _check_zip(fp, path, limits: Limits) -> None:
         raise _fail(path, Rule.FILE_ZIP_BOMB,
                     reason=f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.max_entries}")
     names = [i.filename for i in infos]
-    lowered = [n.lower() for n in names]
-    if len(set(lowered)) != len(lowered):
+    keys = [_key(n) for n in names]
+    if len(set(keys)) != len(keys):
         seen: set[str] = set()
-        for n, low in zip(names, lowered):
-            if low in seen:
+        for n, key in zip(names, keys):
+            if key in seen:
                 raise _malformed(path, f"压缩包内有重名部件 {n}")
-            seen.add(low)
-    macro = sorted(n for n, low in zip(names, lowered)
-                   if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/"))
+            seen.add(key)
+    for info in infos:
+        if info.extra:
+            alias = _unicode_path(info.extra, info.filename)
+            if alias is not None:
+                raise _malformed(path, f"{info.filename} 在压缩包目录中还带有另一个文件名「{alias[:60]}」")
+    macro = sorted(n for n, key in zip(names, keys)
+                   if key.endswith("vbaproject.bin") or key.startswith("xl/macrosheets/"))
     if macro:
         raise _fail(path, Rule.FILE_MACRO, part=macro[0])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _fail(path, Rule.FILE_NOT_XLSX, what=_zip_kind(set(names)))
+    foreign = [(n, _FOREIGN_PARTS[key]) for n, key in zip(names, keys) if key in _FOREIGN_PARTS]
+    if foreign:
+        part, kind = foreign[0]
+        raise _malformed(path, f"压缩包内除 .xlsx 的部件外，还有 {kind} 的部件 {part}，"
+                               f"读取程序可能按另一种格式解析它")
     # Overlapping members (one compressed kernel shared by many entries) are a known bomb.
     spans = sorted((i.header_offset,
                     i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + i.compress_size,
@@ -958,8 +1158,38 @@ def _check_zip(fp, path, limits: Limits) -> None:
                     reason=f"解压后共 {_mib(total)}，超过上限 {_mib(limits.max_total_mb * MIB)}")
     totals = _Totals()
     cache = _part_cache(limits)
-    for info in infos:
-        _scan_member(fp, info, path, limits, totals, cache)
+    by_key = dict(zip(keys, infos))
+    done: set[str] = set()
+
+    def relationships(key: str) -> tuple:
+        """Scan a part of relationships the reader parses first; what it points to."""
+        info = by_key.get(key)
+        if info is None or key in done:
+            return ()
+        done.add(key)
+        return _scan_member(fp, info, path, limits, totals, cache, collect=True) or ()
+
+    # First the relationships that say which parts the reader opens, then every member, each
+    # with the XML checks if the reader parses it.
+    parsed = {"_rels/.rels"}
+    folders = {"xl/"}
+    for kind, targets in relationships("_rels/.rels"):
+        if kind == "doc":
+            for target in targets:
+                # Cached: the same few targets in every package (short keys only).
+                found = (_doc_folders if len(target) <= 256 else _doc_folders.__wrapped__)(target)
+                folders.update(f for f in found if any(f + name in by_key for name in _FOLDER_PARTS))
+    for folder in sorted(folders):
+        parsed.update(folder + name for name in _FOLDER_PARTS)
+        rels = folder + "_rels/workbook.xml.rels"
+        for kind, targets in relationships(rels):
+            if kind == "sheet":
+                for target in targets:
+                    keys_of = _sheet_keys if len(target) + len(folder) <= 256 else _sheet_keys.__wrapped__
+                    parsed.update(keys_of(folder, by_key[rels].filename, target))
+    for info, key in zip(infos, keys):
+        if key not in done:
+            _scan_member(fp, info, path, limits, totals, cache, parsed=key in parsed)
 
 
 def is_parser_error(exc: BaseException) -> bool:

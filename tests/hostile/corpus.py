@@ -2,6 +2,9 @@
 
     python tests/hostile/corpus.py OUTDIR        # write every case into OUTDIR and list them
 
+The real files that must be read (OUTDIR/accepted: renamed, stale <dimension>, comments, UTF-16
+customXml, a picture …) are built by :func:`build_accepted`.
+
 Realistic variants are made by rewriting the members of a real sample submission
 (samples/jiuliting-2026/01_*.xlsx); the bombs are written with a small hand-made zip writer
 so that sizes, CRCs and zip64 fields can lie; OLE2 files (a legacy .xls, an encrypted
@@ -62,6 +65,8 @@ class Member:
     method: int = zipfile.ZIP_DEFLATED
     flags: int = 0
     offset: int | None = None  # point the directory at another member's data (overlap)
+    extra: bytes = b""       # extra field, in the local header and the directory
+    local_only: bool = False  # the extra field in the local header only
 
 
 def raw_deflate(data: bytes, level: int = 6) -> bytes:
@@ -99,7 +104,7 @@ def write_zip(path: Path, members: list[Member]) -> None:
         name = m.name.encode("utf-8")
         flags = m.flags | (0x800 if not m.name.isascii() else 0)
         big = m.size >= 0xFFFFFFFF or len(m.payload) >= 0xFFFFFFFF
-        extra = struct.pack("<HHQQ", 1, 16, m.size, len(m.payload)) if big else b""
+        extra = (struct.pack("<HHQQ", 1, 16, m.size, len(m.payload)) if big else b"") + m.extra
         size32 = 0xFFFFFFFF if big else m.size
         csize32 = 0xFFFFFFFF if big else len(m.payload)
         version = 45 if big else 20
@@ -111,6 +116,8 @@ def write_zip(path: Path, members: list[Member]) -> None:
             out.write(m.payload)
         else:
             offset = m.offset
+        if m.local_only:
+            extra = extra[:len(extra) - len(m.extra)]
         central.write(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, version, flags, m.method, 0, 0x21,
                                   m.crc, csize32, size32, len(name), len(extra), 0, 0, 0, 0o100644 << 16, offset)
                       + name + extra)
@@ -466,10 +473,6 @@ def b_macro_xlsm(p: Path) -> None:
     variant(p, **_macro_members())
 
 
-def b_dimension_smaller(p: Path) -> None:
-    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:C5"/>')})
-
-
 def b_meta_unknown_kind(p: Path) -> None:
     variant(p, replace={SST: sub(r"<t>project-target</t>", "<t>budget-report</t>")})
 
@@ -599,6 +602,138 @@ def b_many_rows_in_form(p: Path) -> None:
     variant(p, replace={SHEET: body})
 
 
+# -- Another reader, another part, another name ---------------------------------------------------
+# python-calamine handed a file object tries its readers in turn (xls, xlsx, xlsb, ods); by path
+# it picks one by the suffix. These packages hold the two parts the pre-check requires of an
+# .xlsx and, beside them, what the .xlsb or .ods reader parses: before the pre-check refused
+# them, that reader parsed them unvetted and the process aborted (allocation failure).
+
+MINI_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
+              b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>')
+MINI_WORKBOOK = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://schemas.openxmlformats.org/'
+                 b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                 b'<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+
+
+def _xlsb_record(typ: int, body: bytes = b"") -> bytes:
+    """One record of a binary workbook: type (1-2 bytes) and length (1-4 bytes, 7 bits each)."""
+    head = bytes([typ]) if typ < 0x80 else bytes([(typ & 0x7F) | 0x80, typ >> 7])
+    n, size = len(body), b""
+    while True:
+        size += bytes([(n & 0x7F) | (0x80 if n >> 7 else 0)])
+        n >>= 7
+        if not n:
+            break
+    return head + size + body
+
+
+def _wide(text: str) -> bytes:
+    return struct.pack("<I", len(text)) + text.encode("utf-16-le")
+
+
+def b_polyglot_xlsb(p: Path, far: bool = True) -> None:
+    """xl/workbook.bin naming one sheet whose cells sit at A1 and XFD1048576 (the .xlsb reader
+    allocates the whole grid), beside [Content_Types].xml and xl/workbook.xml. ``far=False``:
+    the same without the far cell (harmless, to see which reader takes it)."""
+    workbook = (_xlsb_record(0x0083) + _xlsb_record(0x008F)
+                + _xlsb_record(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("Sheet1"))
+                + _xlsb_record(0x0090) + _xlsb_record(0x0084))
+
+    def row(r: int) -> bytes:
+        return _xlsb_record(0x0000, struct.pack("<I", r) + b"\0" * 13)
+
+    def cell(col: int, value: float) -> bytes:
+        return _xlsb_record(0x0005, struct.pack("<IId", col, 0, value))
+
+    sheet = (_xlsb_record(0x0081) + _xlsb_record(0x0094, struct.pack("<IIII", 0, 1048575, 0, 16383))
+             + _xlsb_record(0x0091) + row(0) + cell(0, 1.0) + (row(1048575) + cell(16383, 2.0) if far else b"")
+             + _xlsb_record(0x0092) + _xlsb_record(0x0082))
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            b'relationships/worksheet" Target="worksheets/sheet1.bin"/></Relationships>')
+    write_members(p, [("[Content_Types].xml", MINI_TYPES), ("xl/workbook.xml", MINI_WORKBOOK),
+                      ("xl/workbook.bin", workbook), ("xl/_rels/workbook.bin.rels", rels),
+                      ("xl/worksheets/sheet1.bin", sheet)])
+
+
+def b_polyglot_ods(p: Path, far: bool = True) -> None:
+    """mimetype and content.xml of an OpenDocument spreadsheet whose rows repeat into a grid of
+    98 million cells (the .ods reader allocates it), beside the two .xlsx parts. ``far=False``:
+    one row, one column (harmless)."""
+    repeat = b'table:number-rows-repeated="6000"' if far else b'table:number-rows-repeated="1"'
+    columns = b"16383" if far else b"1"
+    content = (b'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:'
+               b'opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0">'
+               b'<office:body><office:spreadsheet><table:table table:name="Sheet1"><table:table-row>'
+               b'<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+               b"<table:table-row " + repeat + b'><table:table-cell table:number-columns-repeated="' + columns
+               + b'"/><table:table-cell office:value-type="float" office:value="2"/></table:table-row>'
+               b"</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = (b'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                b'opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+                b'"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path='
+                b'"content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    members = [member("mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)]
+    members += [member(n, d) for n, d in [("[Content_Types].xml", MINI_TYPES), ("xl/workbook.xml", MINI_WORKBOOK),
+                                          ("META-INF/manifest.xml", manifest), ("content.xml", content)]]
+    write_zip(p, members)
+
+
+def _far_sheet(prefix: bytes = b"") -> bytes:
+    """Sheet 1 with one more cell, at XFD1048576 (python-calamine allocates the grid up to it)."""
+    data = dict(sample_members())[SHEET]
+    return prefix + data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>7</v></c></row></sheetData>')
+
+
+def b_unicode_path_alias(p: Path, local_only: bool = False) -> None:
+    """Sheet 1 stored as xl/media/blob.bin with an Info-ZIP Unicode Path field (0x7075) naming it
+    xl/worksheets/sheet1.xml: the zip library of calamine reads that name, Python's zipfile the
+    other. ``local_only``: the field in the local header only."""
+    alias = "xl/media/blob.bin"
+    real = SHEET.encode()
+    extra = struct.pack("<HHBI", 0x7075, 5 + len(real), 1, zlib.crc32(alias.encode())) + real
+    members = [member(n, d) for n, d in sample_members() if n != SHEET]
+    m = member(alias, _far_sheet(b"JFIF "))
+    m.extra, m.local_only = extra, local_only
+    write_zip(p, members + [m])
+
+
+def b_backslash_alias(p: Path) -> None:
+    """A second sheet 1 named with backslashes: calamine reads '\\' as '/', and of two members with
+    one name takes the later."""
+    variant(p, add=[(SHEET.replace("/", "\\"), _far_sheet())])
+
+
+def b_sheet_behind_image_name(p: Path) -> None:
+    """The workbook's relationship points sheet 1 at xl/media/image1.jpeg, which holds the sheet
+    after a few bytes of text: the reader parses it as a sheet whatever its name."""
+    variant(p, replace={"xl/_rels/workbook.xml.rels": sub(r'Target="worksheets/sheet1.xml"',
+                                                          'Target="media/image1.jpeg"')},
+            drop=(SHEET,), add=[("xl/media/image1.jpeg", _far_sheet(b"JFIF "))])
+
+
+def b_package_rels_redirect(p: Path) -> None:
+    """_rels/.rels points the reader at evil/workbook.xml (calamine takes the workbook's folder
+    from there); xl/ stays as it was, for a check that looks only there."""
+    out = []
+    for name, data in sample_members():
+        if name.startswith("xl/"):
+            out.append(("evil/" + name[3:], _far_sheet() if name == SHEET else data))
+    variant(p, replace={"_rels/.rels": sub(r'Target="xl/workbook.xml"', 'Target="evil/workbook.xml"')}, add=out)
+
+
+def b_pi_quote_exposes_cell(p: Path) -> None:
+    """A processing instruction ends at the first '?>', quotes or not: the row after it is real."""
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<?x a="?>"<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
+                                                   '</row>"?></sheetData>')})
+
+
+def b_comment_after_quote(p: Path) -> None:
+    """'<!--' inside a quoted value does not start a comment: the cell after it is real."""
+    variant(p, replace={SHEET: sub(r"</sheetData>", '<row r="60" a="<!--"><c r="XFD1048576"><v>1</v></c></row>'
+                                                   "<!-- --></sheetData>")})
+
+
 # -- LibreOffice-made ----------------------------------------------------------------------------
 
 LO_HELPER = ROOT / "tests" / "libreoffice" / "lo_helper.py"
@@ -672,7 +807,6 @@ CASES: list[Case] = [
          b_encrypted_handmade, words=("加密",)),
     Case("macro.xlsm", ("file-macro",), "a macro-enabled workbook", b_macro_xlsm, words=("vbaProject.bin",)),
     Case("macro_renamed.xlsx", ("file-macro",), ".xlsm renamed .xlsx", b_macro_xlsm, words=("vbaProject.bin",)),
-    Case("dimension_smaller.xlsx", MALFORMED, "a <dimension> smaller than the data", b_dimension_smaller),
     Case("meta_unknown_kind.xlsx", ("unknown-kind",), "metadata naming an unknown kind", b_meta_unknown_kind,
          words=("budget-report", "project-target")),
     Case("meta_newer_version.xlsx", ("spec-version-newer",), "metadata with spec version 99", b_meta_newer_version,
@@ -699,11 +833,185 @@ CASES: list[Case] = [
     Case("many_rows_in_form.xlsx", ("table-too-long", "file-extent"),
          "6,000 indicator rows in one form", b_many_rows_in_form, extra=True,
          pending="the reader has no cap on table rows yet (patch proposed: refuse a form with more than 2,000)"),
+    Case("polyglot.xlsb", MALFORMED, ".xlsx parts and an .xlsb workbook (xl/workbook.bin) in one zip",
+         b_polyglot_xlsb, words=(".xlsb", "xl/workbook.bin")),
+    Case("polyglot.ods", MALFORMED, ".xlsx parts and an OpenDocument content.xml in one zip", b_polyglot_ods,
+         words=(".ods", "mimetype")),
+    Case("unicode_path_alias.xlsx", MALFORMED, "a member renamed by a Unicode Path extra field",
+         b_unicode_path_alias, extra=True),
+    Case("backslash_alias.xlsx", MALFORMED, r"xl\worksheets\sheet1.xml beside xl/worksheets/sheet1.xml",
+         b_backslash_alias, extra=True),
+    Case("sheet_behind_image_name.xlsx", ("file-extent",), "a sheet stored as xl/media/image1.jpeg",
+         b_sheet_behind_image_name, extra=True, words=("XFD1048576",)),
+    Case("package_rels_redirect.xlsx", ("file-extent",), "_rels/.rels pointing the reader at evil/workbook.xml",
+         b_package_rels_redirect, extra=True, words=("XFD1048576",)),
+    Case("pi_quote_exposes_cell.xlsx", MALFORMED + ("file-extent",), "a '?>' inside quotes ends the instruction",
+         b_pi_quote_exposes_cell, extra=True),
+    Case("comment_after_quote.xlsx", MALFORMED + ("file-extent",), "'<!--' inside a quoted value",
+         b_comment_after_quote, extra=True),
     Case("real_libreoffice.xls", ("file-xls",), "a real .xls saved by LibreOffice", lambda p: None,
          needs="libreoffice"),
     Case("encrypted_libreoffice.xlsx", ("file-encrypted",), "a password-protected .xlsx saved by LibreOffice",
          lambda p: None, needs="libreoffice", words=("加密",)),
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real files that are not hostile: each must be read exactly as the sample it was made from.
+# Each was refused before (``before`` says how), except the 2-byte empty stream (accepted already).
+
+
+@dataclass(frozen=True)
+class Accepted:
+    name: str
+    what: str
+    build: Callable[[Path], None]
+    before: str = ""          # how xltools answered before the fix (the rule, or what `read` said)
+
+
+def a_renamed(p: Path) -> None:
+    shutil.copyfile(sample_path(), p)
+
+
+def a_dimension_stale(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:C5"/>')})
+
+
+def a_dimension_one_cell(p: Path) -> None:
+    variant(p, replace={SHEET: sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1"/>')})
+
+
+def _with_member(p: Path, extra: Member) -> None:
+    members = [member(n, d) for n, d in sample_members()]
+    write_zip(p, members + [extra])
+
+
+def a_empty_member_no_data(p: Path) -> None:
+    """An empty member, method deflate, no compressed data at all (file_size 0, compress_size 0)."""
+    _with_member(p, Member("xl/printerSettings/printerSettings1.bin", b"", 0, 0))
+
+
+def a_empty_member_empty_stream(p: Path) -> None:
+    """An empty member, method deflate, the 2-byte empty deflate stream."""
+    _with_member(p, Member("xl/printerSettings/printerSettings1.bin", raw_deflate(b""), 0, 0))
+
+
+CUSTOM_XML = ('<?xml version="1.0" encoding="utf-16"?><ct:contentTypeSchema ct:_="" ma:_="" ma:contentTypeName="文档" '
+              'xmlns:ct="http://schemas.microsoft.com/office/2006/metadata/contentType" '
+              'xmlns:ma="http://schemas.microsoft.com/office/2006/metadata/properties/metaAttributes">'
+              "<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"/></ct:contentTypeSchema>")
+
+
+def a_customxml_utf16(p: Path) -> None:
+    """customXml/item1.xml in UTF-16 (as SharePoint and document libraries add it), linked from
+    the workbook: the reader never parses it."""
+    rel = ('<Relationship Id="rId90" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+           'customXml" Target="../customXml/item1.xml"/></Relationships>')
+    props = (b'<?xml version="1.0" encoding="UTF-8" standalone="no"?><ds:datastoreItem ds:itemID='
+             b'"{6E2F7C3D-2E43-4C52-9D4A-4D4A0D2B8C11}" xmlns:ds="http://schemas.openxmlformats.org/officeDocument/'
+             b'2006/customXml"><ds:schemaRefs/></ds:datastoreItem>')
+    item_rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+                 b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                 b'openxmlformats.org/officeDocument/2006/relationships/customXmlProps" Target="itemProps1.xml"/>'
+                 b"</Relationships>")
+    types = sub(r"</Types>", '<Override PartName="/customXml/itemProps1.xml" ContentType="application/'
+                             'vnd.openxmlformats-officedocument.customXmlProperties+xml"/></Types>')
+    variant(p, replace={"xl/_rels/workbook.xml.rels": sub(r"</Relationships>", rel), "[Content_Types].xml": types},
+            add=[("customXml/item1.xml", b"\xff\xfe" + CUSTOM_XML.encode("utf-16-le")),
+                 ("customXml/itemProps1.xml", props), ("customXml/_rels/item1.xml.rels", item_rels)])
+
+
+def _jpeg_with_doctype() -> bytes:
+    """A small JPEG-shaped file whose XMP metadata (APP1) carries a DOCTYPE."""
+    xmp = (b'http://ns.adobe.com/xap/1.0/\x00<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+           b'<!DOCTYPE x:xmpmeta [<!ENTITY ns "http://ns.adobe.com/xap/1.0/">]>'
+           b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
+           b'</x:xmpmeta><?xpacket end="w"?>')
+    jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    body = bytes(range(256)) * 8
+    return (b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", len(jfif) + 2) + jfif
+            + b"\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+            + body + b"\xff\xd9")
+
+
+def a_jpeg_with_doctype(p: Path) -> None:
+    """A picture on the form (drawing, its relationships, xl/media/image1.jpeg) whose metadata
+    holds '<!DOCTYPE': the reader never parses a picture or a drawing."""
+    drawing = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><xdr:wsDr xmlns:xdr="http://schemas.'
+               b'openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/'
+               b'drawingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+               b'<xdr:oneCellAnchor><xdr:from><xdr:col>4</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>0</xdr:row>'
+               b'<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="952500" cy="952500"/><xdr:pic><xdr:nvPicPr>'
+               b'<xdr:cNvPr id="2" name="Picture 1"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill><a:blip r:embed="rId1"/>'
+               b'<a:stretch><a:fillRect/></a:stretch></xdr:blipFill><xdr:spPr><a:prstGeom prst="rect"><a:avLst/>'
+               b"</a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>")
+
+    def rels(rid: str, typ: str, target: str) -> bytes:
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+                f'openxmlformats.org/package/2006/relationships"><Relationship Id="{rid}" Type="http://schemas.'
+                f'openxmlformats.org/officeDocument/2006/relationships/{typ}" Target="{target}"/></Relationships>'
+                ).encode()
+
+    types = sub(r"</Types>", '<Default Extension="jpeg" ContentType="image/jpeg"/><Override PartName="/xl/drawings/'
+                             'drawing1.xml" ContentType="application/vnd.openxmlformats-officedocument.drawing+xml"/>'
+                             "</Types>")
+    variant(p, replace={SHEET: sub(r"</worksheet>", '<drawing r:id="rId1"/></worksheet>'), "[Content_Types].xml": types},
+            add=[("xl/worksheets/_rels/sheet1.xml.rels", rels("rId1", "drawing", "../drawings/drawing1.xml")),
+                 ("xl/drawings/drawing1.xml", drawing),
+                 ("xl/drawings/_rels/drawing1.xml.rels", rels("rId1", "image", "../media/image1.jpeg")),
+                 ("xl/media/image1.jpeg", _jpeg_with_doctype())])
+
+
+def a_comments(p: Path) -> None:
+    """Comments holding markup, as generators leave them: a commented-out cell far away, an
+    unescaped '<', a '--' inside (allowed by the reader), and comments in the shared strings and
+    the workbook."""
+    def sheet(data: bytes) -> bytes:
+        data = data.replace(b"<sheetData>", b'<!-- generated -- do not edit --><sheetData>'
+                                            b'<!-- <row r="1048576"><c r="XFD1048576"><v>1</v></c></row> -->', 1)
+        return data.replace(b'<row r="3" ', b'<!-- a < b, "quoted\' --><row r="3" ', 1)
+    variant(p, replace={SHEET: sheet,
+                        SST: sub(r"(<sst [^>]*>)", r'\1<!-- <si><t>x</t></si> <sst uniqueCount="4000000000"> -->'),
+                        WORKBOOK: sub(r"<sheets>", '<!-- <sheet name="x" sheetId="9" r:id="rId9"/> --><sheets>')})
+
+
+def a_cdata_and_pi(p: Path) -> None:
+    """A shared string written as CDATA, a CDATA section and processing instructions holding
+    markup characters (report generators write these)."""
+    def sheet(data: bytes) -> bytes:
+        data = data.replace(b'<row r="3" ', b'<![CDATA[ a < b, <c r="XFD1048576"> ]]><row r="3" ', 1)
+        return data.replace(b"<sheetData>", b'<?report-generator version="2.1" note="<auto> \'?><sheetData>', 1)
+    variant(p, replace={SHEET: sheet, SST: sub(r"<si><t>项目性质</t></si>", "<si><t><![CDATA[项目性质]]></t></si>"),
+                        WORKBOOK: sub(r"(<workbook )", r'<?mso-application progid="Excel.Sheet"?>\1')})
+
+
+ACCEPTED: list[Accepted] = [
+    Accepted("genuine_renamed.xls", "a genuine .xlsx named .xls", a_renamed, "read: Cfb error: Invalid OLE …"),
+    Accepted("genuine_renamed.xlsb", "a genuine .xlsx named .xlsb", a_renamed, "read: File not found: 'xl/workbook.bin'"),
+    Accepted("genuine_renamed.ods", "a genuine .xlsx named .ods", a_renamed, "read: 'mimetype' file not found"),
+    Accepted("dimension_stale.xlsx", "a <dimension> (A1:C5) smaller than the data", a_dimension_stale, "file-malformed"),
+    Accepted("dimension_one_cell.xlsx", 'a <dimension ref="A1"/> on a full sheet', a_dimension_one_cell,
+             "file-malformed"),
+    Accepted("empty_member_no_data.xlsx", "an empty deflated member with no data (compress_size 0)",
+             a_empty_member_no_data, "file-corrupt"),
+    Accepted("empty_member_empty_stream.xlsx", "an empty deflated member, 2-byte stream", a_empty_member_empty_stream,
+             "accepted already"),
+    Accepted("customxml_utf16.xlsx", "customXml/item1.xml in UTF-16, linked from the workbook", a_customxml_utf16,
+             "file-malformed (UTF-16)"),
+    Accepted("jpeg_with_doctype.xlsx", "a picture whose metadata holds <!DOCTYPE", a_jpeg_with_doctype,
+             "file-xml-dtd"),
+    Accepted("comments_with_markup.xlsx", "XML comments holding markup in the sheet, strings and workbook",
+             a_comments, "file-extent / file-malformed"),
+    Accepted("cdata_and_pi.xlsx", "CDATA sections and processing instructions holding markup", a_cdata_and_pi,
+             "file-malformed"),
+]
+
+
+def build_accepted(out: Path) -> dict[str, Accepted]:
+    out.mkdir(parents=True, exist_ok=True)
+    for case in ACCEPTED:
+        case.build(out / case.name)
+    return {case.name: case for case in ACCEPTED}
 
 
 def build(out: Path, *, libreoffice: bool | None = None) -> dict[str, Case]:
@@ -733,6 +1041,9 @@ def main(argv: list[str]) -> int:
     for name, case in build(out).items():
         size = (out / name).stat().st_size
         print(f"{name:40s} {size:>10,d}  {'/'.join(case.rules):24s} {case.what}")
+    for name, case in build_accepted(out / "accepted").items():
+        size = (out / "accepted" / name).stat().st_size
+        print(f"accepted/{name:31s} {size:>10,d}  {'(read as the sample)':24s} {case.what}")
     return 0
 
 
