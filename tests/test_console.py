@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from helpers import ROOT
@@ -24,7 +23,8 @@ FORMS = (JIULITING, HONGQIAO, ZHONGSHAN)   # samples/ also holds the seeds' tran
 
 
 def env(**extra) -> dict:
-    out = {k: v for k, v in os.environ.items() if not k.startswith(("XLTOOLS_", "PYTHONIOENCODING"))}
+    # CI=true hides the progress display (cli._progress): it is set only where a test asks for it.
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("XLTOOLS_", "PYTHONIOENCODING")) and k != "CI"}
     out.update(PYTHONPATH=str(ROOT), **extra)
     return out
 

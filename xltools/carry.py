@@ -87,6 +87,7 @@ def compare(form: Form, source: Form) -> list[Finding]:
     rule = carry_spec(to, src.kind)
     scale = float(rule.get("scale", 1))
     out: list[Finding] = []
+    words = {"source": src.short_name, "kind": to.short_name}
     for to_key, from_key in rule.get("fields", {}).items():
         f = to.field(to_key)
         want = _scaled(to, src, to_key, from_key, get_path(source.data, src.field(from_key).path), scale)
@@ -95,8 +96,7 @@ def compare(form: Form, source: Form) -> list[Finding]:
                 else (have or None) == (want or None))
         if not same:
             out.append(finding(Rule.AGAINST_FIELD, form.file, form.sheet, form.cells.get(f.path),
-                               label=f.label.replace("其中: ", ""), have=_fmt(have), want=_fmt(want),
-                               other=source.file))
+                               label=f.name, have=_fmt(have), want=_fmt(want), other=source.file, **words))
     for to_table, t in rule.get("tables", {}).items():
         match = t.get("match", [])
         cols = t["columns"]
@@ -115,7 +115,7 @@ def compare(form: Form, source: Form) -> list[Finding]:
             name = "／".join(str(x) for x in k)
             if other is None:
                 out.append(finding(Rule.AGAINST_ADDED, form.file, form.sheet,
-                                   form.cells.get((to_table, i, match[-1])), name=name, other=source.file))
+                                   form.cells.get((to_table, i, match[-1])), name=name, other=source.file, **words))
                 continue
             for tk, fk in cols.items():
                 if tk in match:
@@ -123,9 +123,10 @@ def compare(form: Form, source: Form) -> list[Finding]:
                 if (row.get(tk) or None) != (other.get(fk) or None):
                     out.append(finding(Rule.AGAINST_CHANGED, form.file, form.sheet,
                                        form.cells.get((to_table, i, tk)), name=name, label=tk,
-                                       have=_fmt(row.get(tk)), want=_fmt(other.get(fk)), other=source.file))
+                                       have=_fmt(row.get(tk)), want=_fmt(other.get(fk)), other=source.file,
+                                       **words))
         for k in their_rows:
             if k not in my_keys:
                 out.append(finding(Rule.AGAINST_DROPPED, form.file, form.sheet, form.next_row.get(to_table),
-                                   name="／".join(str(x) for x in k), other=source.file))
+                                   name="／".join(str(x) for x in k), other=source.file, **words))
     return out

@@ -229,7 +229,7 @@ def template(
         raise UsageError(f"使用 --batch 时 -o 应为文件夹：{out}")
     if not batch.is_file():
         raise UsageError(f"找不到文件：{batch}")
-    units = read_units_csv(batch)
+    units = read_units_csv(batch, spec)
     made = template_batch(kind, units, out, year=year, dept=dept, name=name, rows=rows,
                           progress=_progress(), force=force)
     for path in made.existing:

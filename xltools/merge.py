@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .celltypes import TYPES
 from .derive import DERIVATIONS
 from .errors import UsageError
 from .fsutil import atomic_path, check_out_folder, check_targets, safe_filename, same_file, unique_name
@@ -218,7 +219,8 @@ def write_summary(target: Path, forms: list[Form]) -> None:
         writer = SheetWriter(wb, spec, editable=False, styles=styles)
         for form, name in zip(forms, names):
             writer.write(wb.add_worksheet(name), form.data)
-        _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
+        if spec.indicators is not None:
+            _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
         first = forms[0].data
         write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "summary",
                         **{k: first.get(k) or "" for k in spec.group_by}, "forms": names})
@@ -242,7 +244,15 @@ def _formats(wb) -> dict:
 
 
 def _label(spec: FormSpec, key: str) -> str:
-    return spec.field(key).label.rstrip(":：").replace("其中: ", "").strip()
+    return spec.field(key).name
+
+
+def _summary_kind(f) -> str:
+    """The overview format of a field, from its type (xltools.celltypes): money, number, date or text."""
+    kind = TYPES[f.type].summary
+    if kind == "derived":
+        return "text" if f.derive == "grade" else "money"
+    return {"count": "number"}.get(kind, kind)
 
 
 def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
@@ -250,20 +260,15 @@ def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt
     fields = [spec.field(k) for k in cols]
     first = forms[0].data
     title = spec.summary_title.format(**{k: first.get(k) or "" for k in spec.group_by})
-    table = spec.tables[0] if spec.tables else None
-    headers = ["序号"] + [_label(spec, k) for k in cols] + ["指标数", "工作表"]
+    table = spec.indicators or (spec.tables[0] if spec.tables else None)
+    headers = ["序号"] + [_label(spec, k) for k in cols] + [f"{table.label}数" if table else "行数", "工作表"]
     ws.merge_range(0, 0, 0, len(headers) - 1, "", fmt["title"])
     ws.write_string(0, 0, title, fmt["title"])
     ws.set_row(0, 28)
     for c, h in enumerate(headers):
         ws.write_string(1, c, h, fmt["header"])
 
-    def kind_of(f) -> str:
-        if f.type in ("money", "total") or (f.type == "derived" and f.derive != "grade"):
-            return "money"
-        return f.type if f.type in ("date",) else "text"
-
-    kinds = [kind_of(f) for f in fields]
+    kinds = [_summary_kind(f) for f in fields]
     for r, (form, name) in enumerate(zip(forms, names), start=2):
         ws.write_number(r, 0, r - 1, fmt["number"])
         for c, (f, kind) in enumerate(zip(fields, kinds), start=1):
@@ -276,7 +281,7 @@ def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt
     # The unit's total row: sums of amounts; a derived column (e.g. 执行率) over the totals.
     total_cells = {}
     for c, f in enumerate(fields, start=1):
-        if f.type in ("money", "total"):
+        if TYPES[f.type].summary == "money":
             values = [get_path(x.data, f.path) for x in forms]
             total = round(sum(v for v in values if isinstance(v, (int, float))), 2)
             ws.write_formula(total_row, c, f"=SUM({col_letter(c)}3:{col_letter(c)}{last + 1})", fmt["total"], total)
@@ -305,11 +310,11 @@ def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt
 
 
 def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
-    table = spec.tables[0]
+    table = spec.indicators
     parts = DETAIL_PARTS if table.parse_target else ()
-    name_key = spec.identity[0]  # 项目名称
+    name_key = spec.identity[0]  # the first identity field: 项目名称, 单位名称
     headers = ["序号", name_key] + [c.label for c in table.columns] + list(parts) + ["工作表"]
-    types = [("number" if c.type in ("number", "money") else "text") for c in table.columns]
+    types = [("number" if TYPES[c.type].cell == "number" else "text") for c in table.columns]
     types += ["number" if k == "数值" else "text" for k in parts]
     keys = [c.key for c in table.columns] + list(parts)
     for c, h in enumerate(headers):

@@ -12,15 +12,14 @@ another program, a hand-made copy) the reader finds the form by its printed titl
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .celltypes import TYPES, clean_text, fold, to_number, to_year
 from .errors import MissingPath, UnreadableFile
 from .indicators import parse_target
 from .rules import Finding, Rule
@@ -65,129 +64,14 @@ class ReadResult:
 # Value normalisation
 
 
-_WS = re.compile(r"[ \t\u00a0\u3000]+")
-_NUM = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?$")
-_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-# Full-width ASCII variants (U+FF01–U+FF5E) to ASCII, and the ideographic space to a space.
-_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-
-def _fold(text: str) -> str:
-    return text.translate(_FOLD)
-
-
-def number_text(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
-
-
-_RUNS = re.compile(r"[ \t\u3000]{2,}|[\t\u3000\n]")
-
-
-def clean_text(v, *, collapse: bool = True) -> str | None:
-    """A cell as text: stray spaces trimmed (and collapsed unless it is a long text)."""
-    if v is None:
-        return None
-    if v.__class__ is str:
-        s = v
-    elif isinstance(v, bool):
-        s = "TRUE" if v else "FALSE"
-    elif isinstance(v, float):
-        s = number_text(v)
-    elif isinstance(v, dt.datetime):
-        s = v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
-    elif isinstance(v, dt.date):
-        s = v.isoformat()
-    else:
-        s = str(v)
-    if "\r" in s:
-        s = s.replace("\r\n", "\n").replace("\r", "\n")
-    if "\u00a0" in s:
-        s = s.replace("\u00a0", " ")
-    if collapse:
-        if _RUNS.search(s):
-            s = _WS.sub(" ", s.replace("\n", " "))
-    elif " \n" in s or "\t\n" in s or "\u3000\n" in s:
-        s = "\n".join(line.rstrip() for line in s.split("\n"))
-    s = s.strip(" \t\n\u3000")
-    return s or None
-
-
-def to_number(v):
-    """A money/number cell → float; text that is not a number is returned cleaned (the
-    validator reports it); empty → None."""
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, bool):
-        return clean_text(v)
-    if isinstance(v, (int, float)):
-        return float(v)
-    s = clean_text(v)
-    if s is None:
-        return None
-    t = _fold(s).replace(" ", "").replace(",", "").replace("，", "")
-    t = re.sub(r"^[¥￥]|元$", "", t)
-    if _NUM.match(t):
-        return float(t)
-    return s
-
-
-def to_year(v):
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer():
-        return int(v)
-    s = clean_text(v)
-    if s is None:
-        return None
-    t = _fold(s).replace(" ", "")
-    m = re.match(r"^(\d{4})(?:\.0+)?年?(?:度)?$", t)
-    return int(m.group(1)) if m else s
-
-
-def to_date(v):
-    """A date cell → ISO text; unreadable text is returned cleaned (the validator reports it)."""
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date().isoformat()
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if 1 <= v < 2958466:  # an Excel serial number typed into a General cell
-            return (EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
-        return number_text(v)
-    s = clean_text(v)
-    if s is None:
-        return None
-    t = _fold(s).strip()
-    m = _DATE_TEXT.match(t) or _DATE_COMPACT.match(t)
-    if m:
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        except ValueError:
-            return s
-    return s
-
-
 def normalise(value, typ: str):
-    if typ in ("money", "number", "total"):
-        return to_number(value)
-    if typ == "year":
-        return to_year(value)
-    if typ == "date":
-        return to_date(value)
-    if typ == "longtext":
-        return clean_text(value, collapse=False)
-    return clean_text(value)
+    """A raw cell value as the type its cell expects (see :mod:`xltools.celltypes`)."""
+    return TYPES[typ].normalise(value)
 
 
 def label_key(text) -> str:
     """A label compared loosely: no spaces, ASCII colon/parentheses, no trailing colon."""
-    s = _fold(clean_text(text) or "").replace(" ", "").replace("\n", "")
+    s = fold(clean_text(text) or "").replace(" ", "").replace("\n", "")
     return s.rstrip(":")
 
 

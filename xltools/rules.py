@@ -6,8 +6,10 @@ merging; ``warning`` is shown but does not. Messages say what is wrong and how t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import string
+from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 
 ERROR = "error"
 WARNING = "warning"
@@ -59,74 +61,80 @@ class Rule(Enum):
                             "「{label}」的值「{value}」不是金额，请填写数字（单位：{unit}），如 1234.50。")
     NUMBER_INVALID = RuleDef("number-invalid", ERROR, "「{label}」的值「{value}」不是数字，请填写数字，如 6.00。")
     NUMBER_NEGATIVE = RuleDef("number-negative", ERROR, "「{label}」为负数（{value}），请更正。")
+    COUNT_INVALID = RuleDef("count-invalid", ERROR, "「{label}」的值「{value}」不是不小于 0 的整数，请填写整数，如 12。")
     MONEY_NEGATIVE = RuleDef("money-negative", ERROR, "「{label}」为负数（{value}），金额不能小于 0，请更正。")
     TOTAL_MISMATCH = RuleDef("total-mismatch", ERROR,
                              "「{label}」为 {actual}，但各分项之和为 {expected}，请核对分项金额（合计应由公式自动计算）。")
     DATE_INVALID = RuleDef("date-invalid", ERROR, "「{label}」的值「{value}」不是有效日期，请按 2026-01-01 的格式填写。")
     DATE_ORDER = RuleDef("date-order", ERROR,
-                         "计划开始日期 {start} 晚于计划完成日期 {end}，请检查这两个日期。")
+                         "{start_label} {start} 晚于{end_label} {end}，请检查这两个日期。")
     DATE_OUTSIDE_YEAR = RuleDef("date-outside-year", WARNING,
                                 "「{label}」{value} 不在 {year} 年度内，请确认年份是否填错。")
     # --- indicators ------------------------------------------------------------------------
-    NO_INDICATORS = RuleDef("no-indicators", ERROR, "绩效指标表为空，请至少填写一行指标（一级、二级、三级指标和指标值）。")
-    TABLE_REQUIRED = RuleDef("table-required", ERROR, "第 {n} 行指标的「{label}」为空，请填写。")
+    NO_INDICATORS = RuleDef("no-indicators", ERROR,
+                            "「{table}」为空，请至少填写一行（{level1_label}、{level2_label}、{level3_label}和{target_label}）。")
+    TABLE_REQUIRED = RuleDef("table-required", ERROR, "「{table}」第 {n} 行的「{label}」为空，请填写。")
     HIERARCHY = RuleDef("hierarchy", ERROR,
-                        "二级指标「{level2}」不属于一级指标「{level1}」；「{level1}」下可选：{choices}。")
+                        "{level2_label}「{level2}」不属于{level1_label}「{level1}」；「{level1}」下可选：{choices}。")
     LAYOUT_MIXED = RuleDef("layout-mixed", WARNING,
                            "本表混用了两种指标体系：「{level2}」在此处放在「{level1}」下，而表中其他行{other}。请统一为一种。")
     DUPLICATE_INDICATOR = RuleDef("duplicate-indicator", ERROR,
-                                  "三级指标「{name}」在二级指标「{level2}」下重复出现（首次在 {first}），请删除重复行或改名。")
+                                  "{level3_label}「{name}」在{level2_label}「{level2}」下重复出现（首次在 {first}），请删除重复行或改名。")
     DUPLICATE_ACROSS = RuleDef("duplicate-indicator-across", WARNING,
-                               "三级指标「{name}」同时出现在「{first_level2}」（{first}）和「{level2}」下，请确认是否重复填写。")
+                               "{level3_label}「{name}」同时出现在「{first_level2}」（{first}）和「{level2}」下，请确认是否重复填写。")
     CATEGORY_MISSING = RuleDef("category-missing", ERROR,
-                               "绩效指标缺少一级指标「{level1}」，请至少填写一项「{level1}」。")
+                               "「{table}」缺少{level1_label}「{level1}」，请至少填写一项「{level1}」。")
     VALUE_EMPTY = RuleDef("value-empty", ERROR,
-                          "三级指标「{name}」的指标值为空，请填写，如 ≥10.00(人)、=100.00(%) 或 及时。")
+                          "{level3_label}「{name}」的{target_label}为空，请填写，如 ≥10.00(人)、=100.00(%) 或 及时。")
     VALUE_UNPARSEABLE = RuleDef("value-unparseable", WARNING,
-                                "指标值「{value}」无法识别：定量指标请写成 运算符+数值+(单位)，如 ≥95.00(%)；定性指标请只写文字，如 及时。")
+                                "{target_label}「{value}」无法识别：定量指标请写成 运算符+数值+(单位)，如 ≥95.00(%)；定性指标请只写文字，如 及时。")
     VALUE_NO_OPERATOR = RuleDef("value-no-operator", WARNING,
-                                "指标值「{value}」缺少运算符，请写明 =、≥ 或 ≤，如 ={value}。")
-    PERCENT_OVER_100 = RuleDef("percent-over-100", ERROR, "指标值「{value}」的百分比超过 100%，请更正。")
+                                "{target_label}「{value}」缺少运算符，请写明 =、≥ 或 ≤，如 ={value}。")
+    PERCENT_OVER_100 = RuleDef("percent-over-100", ERROR, "{target_label}「{value}」的百分比超过 100%，请更正。")
     RATE_UNIT = RuleDef("rate-unit", WARNING,
                         "「{name}」是比率或满意度指标，却以「{unit}」计量（{value}），请改用百分比，如 ≥90.00(%)。")
     COUNT_NONPOSITIVE = RuleDef("count-nonpositive", ERROR,
-                                "「{name}」按「{unit}」计数，指标值「{value}」要求小于{ge}0，计数不可能为负；如要求为零请写 =0({unit})。")
+                                "「{name}」按「{unit}」计数，{target_label}「{value}」要求小于{ge}0，计数不可能为负；如要求为零请写 =0({unit})。")
     DATE_TARGET_YEAR = RuleDef("date-target-year", WARNING,
-                               "指标值「{value}」中的年份 {found} 不是本表年度 {year}，请确认。")
+                               "{target_label}「{value}」中的年份 {found} 不是本表年度 {year}，请确认。")
     ASCII_OPERATOR = RuleDef("ascii-operator", WARNING,
-                             "指标值「{value}」使用了半角运算符「{op}」，请改为「{fixed}」。")
-    # --- 自评表: funds and scores ------------------------------------------------------------
+                             "{target_label}「{value}」使用了半角运算符「{op}」，请改为「{fixed}」。")
+    UNIT_ODD = RuleDef("unit-odd", WARNING,
+                       "{target_label}「{value}」的「({unit})」不是计量单位，请改为 ({fixed})。")
+    # --- self-evaluation: funds and scores ------------------------------------------------------------
     EXEC_OVER_BUDGET = RuleDef("exec-over-budget", WARNING,
-                               "「{label}」全年执行数 {done} 大于全年预算数 {budget}（万元），请核对。")
+                               "「{label}」{done_label} {done} 大于{budget_label} {budget}（{money_unit}），请核对。")
     WEIGHTS_SUM = RuleDef("weights-sum", ERROR,
-                          "指标分值合计 {indicators} 加预算执行率分数 {funds} 为 {total}，应为 100，请调整各指标分值。")
-    SCORE_RANGE = RuleDef("score-range", ERROR, "「{name}」得分 {score} 不在 0 到分值 {points} 之间，请更正。")
+                          "{points_label}合计 {indicators} 加预算执行率分数 {funds} 为 {total}，应为 100，请调整各指标的{points_label}。")
+    SCORE_RANGE = RuleDef("score-range", ERROR, "「{name}」{score_label} {score} 不在 0 到{points_label} {points} 之间，请更正。")
     REASON_MISSING = RuleDef("reason-missing", ERROR,
-                             "「{name}」得分 {score} 低于分值 {points}，请在「偏差原因分析及改进措施」中说明原因和改进措施。")
+                             "「{name}」{score_label} {score} 低于{points_label} {points}，请在「{reason_label}」中说明原因和改进措施。")
     REASON_UNNEEDED = RuleDef("reason-unneeded", WARNING,
-                              "「{name}」已得满分，却填写了偏差原因，请确认得分或删除偏差原因。")
+                              "「{name}」已得满分，却填写了{reason_label}，请确认{score_label}或删除{reason_label}。")
     SCORE_CONVENTION = RuleDef("score-convention", WARNING,
                                "「{name}」目标 {target}、实际 {actual}：{verdict}，按评分规则应得 {suggested}，表中为 {score}。{hint}")
     QUALITATIVE_TIER = RuleDef("qualitative-tier", WARNING,
-                               "「{name}」的实际完成值「{actual}」不是规定的档次，定性指标请填 达成指标、部分达成指标并具有一定效果 或 未达成指标。")
+                               "「{name}」的{actual_label}「{actual}」不是规定的档次，定性指标请填 达成指标、部分达成指标并具有一定效果 或 未达成指标。")
     GRADE_MISMATCH = RuleDef("grade-mismatch", ERROR,
                              "评分等级「{stored}」与总分 {score} 不符，应为「{grade}」（优 ≥ 90，良 80–90，中 60–80，差 < 60）。")
     STALE_CACHE = RuleDef("stale-cache", WARNING,
                           "「{label}」在文件中为 {stored}，按表中数据重新计算为 {computed}：文件可能被不重算公式的程序修改过，请在 Excel 中打开后保存。")
     # --- validate --against ------------------------------------------------------------------
     AGAINST_MISSING = RuleDef("against-missing", ERROR,
-                              "在 {other} 中找不到项目「{name}」（{unit}，{year} 年度）的申报表，无法核对。")
+                              "在 {other} 中找不到「{name}」（{rest}）的{source}，无法核对。")
     AGAINST_FIELD = RuleDef("against-field", ERROR,
-                            "「{label}」为 {have}，与申报表（{other}）中的 {want} 不一致，请按申报表更正。")
-    AGAINST_ADDED = RuleDef("against-added", ERROR, "指标「{name}」不在申报表（{other}）中，自评表不能新增指标。")
-    AGAINST_DROPPED = RuleDef("against-dropped", ERROR, "申报表（{other}）中的指标「{name}」在自评表中缺失，请补上。")
+                            "「{label}」为 {have}，与{source}（{other}）中的 {want} 不一致，请按{source}更正。")
+    AGAINST_ADDED = RuleDef("against-added", ERROR, "指标「{name}」不在{source}（{other}）中，{kind}不能新增指标。")
+    AGAINST_DROPPED = RuleDef("against-dropped", ERROR, "{source}（{other}）中的指标「{name}」在{kind}中缺失，请补上。")
     AGAINST_CHANGED = RuleDef("against-changed", ERROR,
-                              "指标「{name}」的「{label}」为 {have}，与申报表（{other}）中的 {want} 不一致。")
+                              "指标「{name}」的「{label}」为 {have}，与{source}（{other}）中的 {want} 不一致。")
     CARRY_MISSING = RuleDef("carry-missing", ERROR,
                             "「{label}」为空，无法带入{kind}（带入的内容在{kind}中锁定，单位无法补填）；请先在本表中填写。")
     # --- across files ----------------------------------------------------------------------
     DUPLICATE_PROJECT = RuleDef("duplicate-project", ERROR,
-                                "项目「{name}」（{unit}，{year} 年度）重复提交：{other} 中已有同一项目，请删除其中一份。")
+                                "「{name}」（{rest}）重复提交：{other} 中已有同一份{kind}，请删除其中一份。")
+    BUDGET_UNBALANCED = RuleDef("budget-unbalanced", ERROR,
+                                "「{name}」不平衡：{sums}（{unit}），应相等，请核对各项金额。")
 
     @property
     def code(self) -> str:
@@ -145,20 +153,35 @@ BY_CODE = {r.code: r for r in Rule}
 
 @dataclass(frozen=True, order=True)
 class Finding:
+    """One rule broken at one place. ``params``: what the message was made from (label, value,
+    expected …) as (name, value) pairs, so later tools need not parse the message."""
+
     file: str
     sheet: str | None
     cell: str | None
     severity: str
     rule: str
     message: str
+    params: tuple = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: getattr(self, k) for k in ("file", "sheet", "cell", "severity", "rule", "message")}
+
+    @property
+    def parameters(self) -> dict:
+        return dict(self.params)
 
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
 
 
+@cache
+def _names(template: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for _, n, _, _ in string.Formatter().parse(template) if n))
+
+
 def finding(rule: Rule, file: str, sheet: str | None, cell: str | None, **kw) -> Finding:
-    return Finding(str(file), sheet, cell, rule.severity, rule.code, rule.format(**kw))
+    d = rule.value
+    params = tuple((n, kw.get(n)) for n in _names(d.template))
+    return Finding(str(file), sheet, cell, d.severity, d.code, d.template.format(**kw), params)

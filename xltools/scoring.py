@@ -14,8 +14,6 @@ from .spec import FormSpec, get_path
 
 TIERS = ("达成指标", "部分达成指标并具有一定效果", "未达成指标")
 TOTAL_POINTS = 100.0
-# Keys of the 自评表 (FORMS.md §3) that these rules read.
-POINTS, SCORE, ACTUAL, REASON, WEIGHTS = "分值", "得分", "实际完成值", "偏差原因分析及改进措施", "分值合计"
 
 
 def _num(v) -> float | None:
@@ -41,8 +39,14 @@ def suggested(op: str | None, target: float, actual: float, points: float) -> fl
 
 
 def check_selfeval(form: Form, spec: FormSpec) -> list[Finding]:
+    """The rule group "selfeval": the roles it reads are checked at load (xltools.spec.CHECK_ROLES)."""
+    from .validate import labels
+
     out: list[Finding] = []
     data, add = form.data, out.append
+    table = spec.indicators
+    words = labels(spec, table)
+    L3, POINTS, SCORE, ACTUAL, REASON = (table.key_of(r) for r in ("level3", "points", "score", "actual", "reason"))
 
     def at(*path):
         return form.cells.get(tuple(path))
@@ -58,36 +62,37 @@ def check_selfeval(form: Form, spec: FormSpec) -> list[Finding]:
         done, budget = _num(get_path(data, done_f.path)), _num(get_path(data, budget_f.path))
         if done is not None and budget is not None and done > budget + 1e-9:
             add(finding(Rule.EXEC_OVER_BUDGET, form.file, form.sheet, form.cells.get(done_f.path),
-                        label=done_f.path[-2], done=_fmt(done), budget=_fmt(budget)))
+                        label=done_f.path[-2], done=_fmt(done), budget=_fmt(budget), done_label=done_f.path[-1],
+                        budget_label=budget_f.path[-1], **words))
     # Σ 分值 + funds 分数 = 100.
     funds = sum(_num(f.value) or 0 for f in spec.constants)  # the 分数 of 预算执行率 (10)
-    weights_total = _compute_weights(data)
+    rows = data.get(table.key) or []
+    weights_total = round(sum(_num(r.get(POINTS)) or 0 for r in rows), 2)
     if abs(weights_total + funds - TOTAL_POINTS) > 0.005:
-        add(finding(Rule.WEIGHTS_SUM, form.file, form.sheet, at(WEIGHTS), indicators=_fmt(weights_total),
-                    funds=_fmt(funds), total=_fmt(weights_total + funds)))
-    table = spec.table("绩效指标")
+        add(finding(Rule.WEIGHTS_SUM, form.file, form.sheet, form.cells.get(spec.role("weights").path),
+                    indicators=_fmt(weights_total), funds=_fmt(funds), total=_fmt(weights_total + funds), **words))
     target_key = table.target.key
-    for i, row in enumerate(data.get(table.key) or []):
-        name = row.get("三级指标") or f"第 {i + 1} 行"
+    for i, row in enumerate(rows):
+        name = row.get(L3) or f"第 {i + 1} 行"
         points, score = _num(row.get(POINTS)), _num(row.get(SCORE))
         reason = row.get(REASON)
         if points is None or score is None:
             continue
         if score < 0 or score > points + 1e-9:
             add(finding(Rule.SCORE_RANGE, form.file, form.sheet, at(table.key, i, SCORE), name=name,
-                        score=_fmt(score), points=_fmt(points)))
+                        score=_fmt(score), points=_fmt(points), **words))
             continue
         if score < points - 1e-9 and not reason:
             add(finding(Rule.REASON_MISSING, form.file, form.sheet, at(table.key, i, REASON), name=name,
-                        score=_fmt(score), points=_fmt(points)))
+                        score=_fmt(score), points=_fmt(points), **words))
         elif abs(score - points) < 1e-9 and reason:
-            add(finding(Rule.REASON_UNNEEDED, form.file, form.sheet, at(table.key, i, REASON), name=name))
+            add(finding(Rule.REASON_UNNEEDED, form.file, form.sheet, at(table.key, i, REASON), name=name, **words))
         target, actual_text = parse_target(row.get(target_key)), row.get(ACTUAL)
         actual = parse_target(actual_text)
         if target.number is None:
             if actual_text and actual_text not in TIERS and actual.number is None:
                 add(finding(Rule.QUALITATIVE_TIER, form.file, form.sheet, at(table.key, i, ACTUAL), name=name,
-                            actual=actual_text))
+                            actual=actual_text, **words))
             continue
         if actual.number is None or (target.unit and actual.unit and target.unit != actual.unit):
             continue
@@ -100,9 +105,5 @@ def check_selfeval(form: Form, spec: FormSpec) -> list[Finding]:
                 hint = f"若本意为 ≥（常见的填写错误），则应得 {_fmt(alt)}，请同时更正年度指标值。"
             add(finding(Rule.SCORE_CONVENTION, form.file, form.sheet, at(table.key, i, SCORE), name=name,
                         target=row.get(target_key), actual=actual_text, verdict="已达成" if is_met else "未达成",
-                        suggested=_fmt(want), score=_fmt(score), hint=hint))
+                        suggested=_fmt(want), score=_fmt(score), hint=hint, **words))
     return out
-
-
-def _compute_weights(data: dict) -> float:
-    return round(sum(_num(r.get(POINTS)) or 0 for r in data.get("绩效指标") or []), 2)

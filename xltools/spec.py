@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
+from .celltypes import COLUMN_TYPES, COMPUTED_TYPES, FIELD_TYPES  # noqa: F401
 from .errors import ConfigError, SpecError
 
-FIELD_TYPES = {"text", "longtext", "choice", "year", "date", "money", "total", "derived", "constant"}
-COMPUTED_TYPES = {"total", "derived", "constant"}
-COLUMN_TYPES = {"text", "choice", "target", "money", "number", "year"}
+# Roles: what a field or column is for, so that rules, prefill, file names and merge ask the
+# spec for "the year" or "the 三级 column" instead of naming a printed label.
+FIELD_ROLES = ("year", "unit", "dept", "name", "start", "end", "weights")
+COLUMN_ROLES = ("level1", "level2", "level3", "target", "actual", "points", "score", "reason")
+TABLE_ROLES = ("indicators",)
+# Rule groups a kind enables with `checks = [...]`, and the roles each one needs.
+CHECK_ROLES = {
+    "indicators": ("table:indicators", "level1", "level2", "level3", "target"),
+    "period": ("field:start", "field:end", "field:year"),
+    "selfeval": ("table:indicators", "level3", "target", "actual", "points", "score", "reason", "field:weights"),
+}
 # The cell formats of xltools.template.Styles a text or label may name (keep in step with it).
 TEXT_STYLES = {"title", "subtitle_right", "subtitle_left", "label", "section", "header", "note", "total",
                "derived_text"}
@@ -29,6 +38,7 @@ LISTS_SHEET = "_lists"    # hidden: the dropdown lists
 
 # Load every kind and list from this folder instead of the packaged schemas/ (see use_schemas).
 SCHEMAS_ENV = "XLTOOLS_SCHEMAS"
+LEVEL1_LIST = "@level1"   # the list of a level-1 column: the 一级 of the kind's indicator hierarchy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +137,10 @@ class Text:
 _LABEL_PREFIX = re.compile(r"^其中\s*[:：]\s*")
 
 
+def short_name(label: str) -> str:
+    return _LABEL_PREFIX.sub("", label).rstrip(":：)）").strip()
+
+
 @dataclass(frozen=True)
 class Field:
     key: str
@@ -143,6 +157,8 @@ class Field:
     args: tuple[str, ...] = ()      # field keys, or "<table>.<column>" for a whole table column
     value: float | None = None      # for type "constant"
     anchor: str | None = None       # a table key: rows count from the first row below that table
+    role: str | None = None         # one of FIELD_ROLES
+    short: str | None = None        # the spec's `name`: the short name in messages
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -150,9 +166,9 @@ class Field:
 
     @property
     def name(self) -> str:
-        """The short name for messages: the printed label without a leading 其中: and the
-        trailing colon or bracket of the print (「其中: 当年财政拨款」→ 当年财政拨款, 「年度)」→ 年度)."""
-        return _LABEL_PREFIX.sub("", self.label).rstrip(":：)）").strip()
+        """The short name for messages: the spec's ``name``, else the printed label without a
+        leading 其中: and the trailing colon or bracket of the print (「其中: 当年财政拨款」→ 当年财政拨款)."""
+        return self.short or short_name(self.label)
 
     @property
     def ref(self) -> str:
@@ -173,10 +189,16 @@ class Column:
     list: str | None = None
     cascade_from: str | None = None
     prompt: str | None = None
+    role: str | None = None         # one of COLUMN_ROLES
+    short: str | None = None
 
     @property
     def letter(self) -> str:
         return col_letter(self.col)
+
+    @property
+    def name(self) -> str:
+        return self.short or short_name(self.label)
 
 
 @dataclass(frozen=True)
@@ -191,11 +213,24 @@ class Table:
     hierarchy: bool = False
     highlights: tuple[str, ...] = ()   # conditional-format formulas per row, {列名} = that row's cell
     parse_target: bool = False         # add the parsed parts of the 指标值 (运算符/数值/单位/定性) to each row
+    role: str | None = None            # one of TABLE_ROLES ("indicators"), or None for a plain table
+    preprinted: tuple[tuple[tuple[str, str], ...], ...] = ()   # first rows: (column key, fixed text) pairs
+
+    def by_role(self, role: str) -> Column | None:
+        return next((c for c in self.columns if c.role == role), None)
+
+    def key_of(self, role: str) -> str | None:
+        c = self.by_role(role)
+        return c.key if c else None
+
+    def fixed(self, i: int) -> dict[str, str]:
+        """The pre-printed (locked) values of data row ``i``: empty past the pre-printed rows."""
+        return dict(self.preprinted[i]) if i < len(self.preprinted) else {}
 
     @cached_property
     def target(self) -> Column | None:
-        """The column holding the 指标值 (type "target"), if any."""
-        return next((c for c in self.columns if c.type == "target"), None)
+        """The column holding the 指标值 (role "target", else type "target"), if any."""
+        return self.by_role("target") or next((c for c in self.columns if c.type == "target"), None)
 
     def row(self, i: int) -> int:
         """0-based sheet row of the i-th data row."""
@@ -220,6 +255,7 @@ class Hierarchy:
     required_level1: tuple[str, ...]
     count_units: frozenset[str]
     rate_bad_units: frozenset[str]
+    odd_units: dict[str, str] = field(default_factory=dict)   # a unit that is not one → what is meant
 
     @cached_property
     def level1(self) -> tuple[str, ...]:
@@ -274,7 +310,8 @@ class FormSpec:
     summary_file: str = "汇总表"               # merge: <group_by values>_<summary_file>.xlsx
     carry: dict = field(default_factory=dict)   # other kind → how its values carry into this one
     period: tuple[str, ...] = ()               # (start, end) date fields: start ≤ end, both in 年度
-    checks: tuple[str, ...] = ()               # extra rule groups of xltools.validate.CHECKS
+    checks: tuple[str, ...] = ()               # rule groups (CHECK_ROLES) this kind enables
+    balances: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()   # (name, sides): Σ of each side equal
     hierarchy: Hierarchy | None = None
     source: Path | None = field(default=None, compare=False)
 
@@ -316,7 +353,7 @@ class FormSpec:
         return tuple(f for f in self.fields if f.anchor == table_key)
 
     def choices(self, list_name: str) -> tuple[str, ...]:
-        if list_name == "一级指标" and self.hierarchy:
+        if list_name == LEVEL1_LIST and self.hierarchy:
             return self.hierarchy.level1
         return self.lists[list_name]
 
@@ -330,6 +367,32 @@ class FormSpec:
         """A 汇总表's file name (no suffix) for the values of ``group_by``, as (head, tail)."""
         parts = [str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(self.group_by, group)]
         return "_".join(parts), "_" + self.summary_file
+
+    def role(self, role: str) -> Field | None:
+        """The field with this role (FIELD_ROLES), if the kind has one."""
+        return next((f for f in self.fields if f.role == role), None)
+
+    def role_key(self, role: str) -> str | None:
+        f = self.role(role)
+        return f.key if f else None
+
+    def value(self, data: dict | None, role: str):
+        f = self.role(role)
+        return get_path(data, f.path) if f else None
+
+    @property
+    def indicators(self) -> Table | None:
+        """The indicator table (role "indicators"), if the kind has one."""
+        return next((t for t in self.tables if t.role == "indicators"), None)
+
+    def describe(self, data: dict | None) -> str:
+        """A form in words for messages: its identity values (党群综合服务，某中心，2026 年度)."""
+        parts = []
+        for k in self.identity:
+            v = get_path(data, tuple(k.split(".")))
+            f = self.field(k)
+            parts.append(f"{v} 年度" if f.role == "year" and v not in (None, "") else str(v if v is not None else "未填"))
+        return "，".join(parts)
 
     def table(self, key: str) -> Table:
         for t in self.tables:
@@ -554,6 +617,7 @@ def _load_lists(path: Path) -> Hierarchy:
         required_level1=tuple(m.required_level1),
         count_units=frozenset(m.count_units),
         rate_bad_units=frozenset(m.rate_bad_units),
+        odd_units=dict(m.odd_units),
     )
     level1 = set(hierarchy.level1)
     problems = [(f"required_level1[{i}]", f"一级指标「{k}」不在任何 layouts.*.tree 中")
@@ -587,6 +651,7 @@ def _build(data: dict, source: Path) -> FormSpec:
             required=f.required, list=f.list, prompt=f.prompt, sum_of=tuple(f.sum_of), label_style=f.label_style,
             derive=f.derive or ("sum" if f.type == "total" else None),
             args=tuple(f.sum_of if f.args is None else f.args), value=f.value, anchor=f.anchor,
+            role=f.role, short=f.name,
         )
         for f in m.fields
     )
@@ -596,11 +661,12 @@ def _build(data: dict, source: Path) -> FormSpec:
             header_row=t.header_row - 1, min_rows=t.min_rows,
             columns=tuple(
                 Column(key=c.key, label=c.label, col=col_index(c.col.strip()), type=c.type, required=c.required,
-                       list=c.list, cascade_from=c.cascade_from, prompt=c.prompt)
+                       list=c.list, cascade_from=c.cascade_from, prompt=c.prompt, role=c.role, short=c.name)
                 for c in t.columns
             ),
             required=t.required, hierarchy=t.hierarchy, highlights=tuple(h.when for h in t.highlights),
-            parse_target=t.parse_target,
+            parse_target=t.parse_target, role=t.role,
+            preprinted=tuple(tuple(row.items()) for row in t.preprinted),
         )
         for t in m.tables
     )
@@ -615,12 +681,18 @@ def _build(data: dict, source: Path) -> FormSpec:
         short_name=m.short_name or m.name, form_file=tuple(m.identity if m.form_file is None else m.form_file),
         summary_file=m.summary_file,
         carry=data.get("carry", {}),  # as written (validated): xltools.carry reads it as a dict
-        period=tuple(m.period), checks=tuple(m.checks), source=source,
+        period=tuple(m.period) or tuple(f.key for r in ("start", "end") for f in fields if f.role == r),
+        checks=tuple(m.checks), source=source,
+        balances=tuple((b.name, tuple(tuple(side) for side in b.sides)) for b in m.balances),
     )
     problems = _check_consistency(spec)
     if problems:
         raise _config_error(source, problems)
     return spec
+
+
+def cols_of(t: Table) -> set[str]:
+    return {c.key for c in t.columns}
 
 
 def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
@@ -699,7 +771,7 @@ def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
             if c.type == "choice" and c.cascade_from is None:
                 if c.list is None:
                     out.append((cat % "list", "下拉列须用 list 指定下拉列表（或用 cascade_from 级联）"))
-                elif c.list not in spec.lists and not (c.list == "一级指标" and spec.hierarchy):
+                elif c.list not in spec.lists and not (c.list == LEVEL1_LIST and spec.hierarchy):
                     out.append((cat % "list", f"下拉列表「{c.list}」未在 [lists] 中定义"))
         for hi, h in enumerate(t.highlights):
             for n in re.findall(r"\{([^{}]*)\}", h):
@@ -721,6 +793,40 @@ def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
             for j, ck in enumerate(t.get("match", [])):
                 if ck not in t.get("columns", {}):
                     out.append((f'{base}.tables."{tk}".match[{j}]', f"「{ck}」不在本节 columns 中"))
+    # Roles: each at most once; every rule group the kind enables finds the roles it needs.
+    seen_roles: dict[str, str] = {}
+    for f in spec.fields:
+        if f.role and f.role in seen_roles:
+            out.append((f"fields（字段 key = \"{f.key}\"）.role", f"角色「{f.role}」已用于字段「{seen_roles[f.role]}」"))
+        if f.role:
+            seen_roles.setdefault(f.role, f.key)
+    for ti, t in enumerate(spec.tables):
+        roles = [c.role for c in t.columns if c.role]
+        for r in sorted({r for r in roles if roles.count(r) > 1}):
+            out.append((f'tables[{ti}]（表格 key = "{t.key}"）', f"列角色「{r}」用于多列"))
+        for pi, row in enumerate(t.preprinted):
+            for ck, _ in row:
+                if ck not in cols_of(t):
+                    out.append((f'tables[{ti}].preprinted[{pi}]（表格 key = "{t.key}"）', f"「{ck}」不是本表格的列"))
+    if sum(1 for t in spec.tables if t.role == "indicators") > 1:
+        out.append(("tables", "只能有一个 role = \"indicators\" 的表格"))
+    for group in spec.checks:
+        for need in CHECK_ROLES.get(group, ()):
+            kind_, _, role = need.rpartition(":")
+            if kind_ == "table":
+                ok = spec.indicators is not None
+            elif kind_ == "field":
+                ok = spec.role(role) is not None
+            else:
+                ok = spec.indicators is not None and spec.indicators.by_role(role) is not None
+            if not ok:
+                what = {"table": "表格", "field": "字段"}.get(kind_, "指标表的列")
+                out.append((f"checks（{group}）", f"规则组「{group}」需要 role = \"{role}\" 的{what}，本表单没有"))
+    for bi, (name, sides) in enumerate(spec.balances):
+        for side in sides:
+            for k in side:
+                if k not in keys:
+                    out.append((f"balances[{bi}]（{name}）", f"「{k}」不是字段"))
     # Cells used twice (anchored items count from their table, so compare within one anchor).
     taken: dict[tuple, str] = {}
     items = [(at(i, "cell"), f.area, f.anchor) for i, f in enumerate(spec.fields)]

@@ -21,7 +21,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
-from .spec import COLUMN_TYPES, DEFAULT_SUMMARY_TITLE, FIELD_TYPES, TEXT_STYLES, Area
+from .spec import (
+    CHECK_ROLES,
+    COLUMN_ROLES,
+    COLUMN_TYPES,
+    DEFAULT_SUMMARY_TITLE,
+    FIELD_ROLES,
+    FIELD_TYPES,
+    TABLE_ROLES,
+    TEXT_STYLES,
+    Area,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Value types
@@ -80,6 +90,10 @@ Stem = Annotated[str, AfterValidator(_stem)]
 FieldType = Literal[tuple(sorted(FIELD_TYPES))]
 ColumnType = Literal[tuple(sorted(COLUMN_TYPES))]
 Style = Literal[tuple(sorted(TEXT_STYLES))]
+FieldRole = Literal[FIELD_ROLES]
+ColumnRole = Literal[COLUMN_ROLES]
+TableRole = Literal[TABLE_ROLES]
+CheckGroup = Literal[tuple(CHECK_ROLES)]
 Positive = Annotated[float, Field(gt=0)]
 Width = Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0)]   # an int stays an int
 
@@ -118,6 +132,8 @@ class FieldModel(_Model):
     args: Names | None = None          # default: sum_of
     value: float | None = None
     anchor: Name | None = None
+    role: FieldRole | None = None
+    name: Name | None = None           # the short name in messages (default: the label without 其中: and colons)
 
 
 class ColumnModel(_Model):
@@ -131,6 +147,8 @@ class ColumnModel(_Model):
     list: Name | None = None
     cascade_from: Name | None = None
     prompt: str | None = None
+    role: ColumnRole | None = None
+    name: Name | None = None
 
 
 class HighlightModel(_Model):
@@ -152,6 +170,15 @@ class TableModel(_Model):
     columns: Annotated[list[ColumnModel], Field(min_length=1)]
     highlights: list[HighlightModel] = []
     parse_target: bool = False
+    role: TableRole | None = None
+    preprinted: list[dict[str, Name]] = []   # first rows, locked: column key → the printed text
+
+
+class BalanceModel(_Model):
+    """``[[balances]]``: sums of field groups that must be equal (资金来源 = 资金结构)."""
+
+    name: Name
+    sides: Annotated[list[Annotated[list[Name], Field(min_length=1)]], Field(min_length=2)]
 
 
 class CarryTableModel(_Model):
@@ -196,7 +223,8 @@ class SpecFile(_Model):
     summary_file: Name = "汇总表"
     carry: dict[str, CarryModel] = {}
     period: Names = []
-    checks: Names = []
+    checks: list[CheckGroup] = []
+    balances: list[BalanceModel] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +244,7 @@ class ListsFile(_Model):
     required_level1: Names = []
     count_units: Names = []
     rate_bad_units: Names = []
+    odd_units: dict[str, Name] = {}   # a "unit" that is not one (率, 百分比) → the unit meant (%)
     layouts: Annotated[dict[str, LayoutModel], Field(min_length=1)]
 
 

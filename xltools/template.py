@@ -21,11 +21,13 @@ from pathlib import Path
 import xlsxwriter
 
 from . import __version__
+from .celltypes import INPUT_TYPES, TYPES
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
 from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
 from .progress import as_progress
 from .spec import (
+    LEVEL1_LIST,
     LISTS_SHEET,
     META_SHEET,
     Area,
@@ -37,14 +39,13 @@ from .spec import (
     compute,
     get_path,
     load_spec,
+    set_path,
 )
 
 # xlsxwriter options that keep every string a string: text typed as "=SUM(1,2)" never
 # becomes a formula, "00123" never a number, "http://…" never a link.
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 FIXED_CREATED = dt.datetime(2020, 1, 1)  # reproducible docProps: regenerated templates are identical
-YEAR_RANGE = (2000, 2100)
-DATE_RANGE = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
 
 INPUT_FILL = "#FFF2CC"
 LABEL_FILL = "#F2F2F2"
@@ -84,13 +85,13 @@ class Styles:
                                         bg_color=LABEL_FILL))
         self.derived_text = wb.add_format(dict(base, align="center", bold=True, bg_color=LABEL_FILL))
         self.missing = wb.add_format({"bg_color": MISSING_FILL, "font_color": "#9C0006"})
-        formats = {"text": "@", "choice": "@", "longtext": "@", "target": "@", "money": "#,##0.00",
-                   "number": "0.00", "date": "yyyy-mm-dd", "year": "0"}
-        extra = {"longtext": {"valign": "top"}, "money": {"align": "right"}, "number": {"align": "right"},
-                 "date": {"align": "center"}, "year": {"align": "center", "border": 0, "font_size": 11,
-                                                       "bottom": 1 if editable else 0}}
-        self.by_type = {t: wb.add_format(dict(inp, num_format=nf, **extra.get(t, {}))) for t, nf in formats.items()}
-        self.carried = {t: wb.add_format(dict(fixed, num_format=nf, **extra.get(t, {}))) for t, nf in formats.items()}
+        # One format per input type, from the type registry; the year sits in the subtitle line.
+        extra = {"year": {"border": 0, "font_size": 11, "bottom": 1 if editable else 0}}
+        inputs = {t: c for t, c in TYPES.items() if t in INPUT_TYPES}
+        self.by_type = {t: wb.add_format(dict(inp, num_format=c.num_format, **c.style, **extra.get(t, {})))
+                        for t, c in inputs.items()}
+        self.carried = {t: wb.add_format(dict(fixed, num_format=c.num_format, **c.style, **extra.get(t, {})))
+                        for t, c in inputs.items()}
 
     def named(self, name: str):
         return getattr(self, name)
@@ -108,10 +109,10 @@ class ListSheet:
         ws = wb.add_worksheet(LISTS_SHEET)
         columns: list[tuple[str, tuple[str, ...], str | None]] = [(k, v, None) for k, v in spec.lists.items()]
         if spec.hierarchy:
-            columns.append(("一级指标", spec.hierarchy.level1, None))
+            columns.append((LEVEL1_LIST, spec.hierarchy.level1, None))
             for l1 in spec.hierarchy.level1:
                 if not _NAME_RE.match(l1):
-                    raise SpecError(f"一级指标「{l1}」不能用作 Excel 名称（级联下拉需要）")
+                    raise SpecError(f"一级「{l1}」不能用作 Excel 名称（级联下拉需要）")
                 columns.append((f"二级:{l1}", spec.hierarchy.level2(l1), l1))
         for c, (name, values, defined) in enumerate(columns):
             ws.write_string(0, c, name)
@@ -142,17 +143,25 @@ class SheetWriter:
         self.st = styles or Styles(wb, editable)
 
     def rows_for(self, values: dict | None, table: Table, rows: int | None, carried=frozenset()) -> int:
+        """Sheet rows of ``table``: its pre-printed rows, then at least ``min_rows`` open rows
+        (``rows`` asks for more), and room for every row of ``values``."""
         data = len(get_path(values, (table.key,)) or [])
+        pre = len(table.preprinted)
         if any(k.startswith(table.key + ".") for k in carried):
             return max(data, 1)   # carried indicators: exactly those rows, no room for more
         floor = table.min_rows if self.editable else 1
-        return max(floor, rows or 0, data)
+        return pre + max(floor, rows or 0, data - pre) if self.editable else max(pre + 1, data, rows or 0)
+
+    def main_table(self) -> Table | None:
+        """The table ``--rows`` sizes: the indicator table, else the first one."""
+        return self.spec.indicators or (self.spec.tables[0] if self.spec.tables else None)
 
     def write(self, ws, values: dict | None = None, rows: int | None = None, carried=frozenset()) -> int:
         """Write one form; returns the last used 0-based row."""
         spec, st = self.spec, self.st
         values = compute(spec, json_copy(values or {}))
-        self.n = {t.key: self.rows_for(values, t, rows, carried) for t in spec.tables}
+        main = self.main_table()
+        self.n = {t.key: self.rows_for(values, t, rows if t is main else None, carried) for t in spec.tables}
         for i, width in enumerate(spec.columns):
             ws.set_column(i, i, width)
         ws.hide_gridlines(2)
@@ -242,9 +251,12 @@ class SheetWriter:
         data = get_path(values, (table.key,)) or []
         fmts = {c.key: (st.carried if f"{table.key}.{c.key}" in carried else st.by_type)[c.type] for c in table.columns}
         for i in range(n):
-            row = data[i] if i < len(data) else {}
+            row = dict(data[i]) if i < len(data) else {}
+            fixed = table.fixed(i)
+            row.update(fixed)   # pre-printed: the print's text, locked
             for c in table.columns:
-                write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, fmts[c.key])
+                fmt = st.carried[c.type] if c.key in fixed else fmts[c.key]
+                write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, fmt)
         if self.editable:
             self._validate_table(ws, table, first, last, carried)
         return last
@@ -265,19 +277,7 @@ class SheetWriter:
         if typ == "choice" and list_name:
             return {"validate": "list", "source": self.lists.ranges[list_name],
                     "error_message": f"请从下拉列表中选择「{label}」。"}
-        if typ == "money":
-            unit = self.spec.money_unit
-            return {"validate": "decimal", "criteria": ">=", "value": 0,
-                    "error_message": f"请填写不小于 0 的金额（{unit}），最多两位小数，不要带单位。"}
-        if typ == "number":
-            return {"validate": "decimal", "criteria": ">=", "value": 0, "error_message": "请填写不小于 0 的数字。"}
-        if typ == "year":
-            return {"validate": "integer", "criteria": "between", "minimum": YEAR_RANGE[0],
-                    "maximum": YEAR_RANGE[1], "error_message": "请填写四位年份，如 2026。"}
-        if typ == "date":
-            return {"validate": "date", "criteria": "between", "minimum": DATE_RANGE[0],
-                    "maximum": DATE_RANGE[1], "error_message": "请填写日期，如 2026-01-01。"}
-        return {"validate": "any"}
+        return TYPES[typ].validation(self.spec.money_unit)
 
     def _validate_field(self, ws, f: Field, a: Area) -> None:
         opts = self._validation_for(f.type, f.list, f.label)
@@ -299,11 +299,12 @@ class SheetWriter:
             else:
                 opts = self._validation_for(c.type, c.list, c.label)
             self._dv(ws, (first, c.col, last, c.col), opts, c.label, c.prompt)
-            if c.required:
-                ref = f"{c.letter}{first + 1}"
-                ws.conditional_format(first, c.col, last, c.col, {
+            open_from = first + len(table.preprinted)   # a pre-printed row's open cells are optional
+            if c.required and open_from <= last:
+                ref = f"{c.letter}{open_from + 1}"
+                ws.conditional_format(open_from, c.col, last, c.col, {
                     "type": "formula", "format": self.st.missing,
-                    "criteria": f"=AND(COUNTA(${lo}{first + 1}:${hi}{first + 1})>0,LEN(TRIM({ref}))=0)"})
+                    "criteria": f"=AND(COUNTA(${lo}{open_from + 1}:${hi}{open_from + 1})>0,LEN(TRIM({ref}))=0)"})
         for rule in table.highlights:
             formula = rule
             for c in table.columns:
@@ -333,9 +334,9 @@ def write_typed(ws, row: int, col: int, value, typ: str, fmt) -> None:
         raise TypeError(f"not a cell value at {col_letter(col)}{row + 1}: {type(value).__name__} {value!r:.80}")
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
-    elif typ in ("money", "number", "year") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif TYPES[typ].cell == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
         ws.write_number(row, col, value, fmt)
-    elif typ == "date" and isinstance(value, str) and _iso_date(value):
+    elif TYPES[typ].cell == "date" and isinstance(value, str) and _iso_date(value):
         ws.write_datetime(row, col, _iso_date(value), fmt)
     else:
         ws.write_string(row, col, str(value), fmt)
@@ -398,7 +399,8 @@ def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None 
     ws = wb.add_worksheet(spec.sheet)
     lists = ListSheet(wb, spec)
     writer = SheetWriter(wb, spec, editable=True, lists=lists)
-    n = writer.rows_for(values, spec.tables[0], rows, carried) if spec.tables else 0
+    main = spec.indicators or (spec.tables[0] if spec.tables else None)
+    n = writer.rows_for(values, main, rows, carried) if main else 0
     seed = json.dumps([spec.kind, spec.version, n, values, sorted(carried)], ensure_ascii=False, sort_keys=True,
                       default=str)
     template_id = hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
@@ -410,13 +412,22 @@ def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None 
     return buf.getvalue(), n, template_id
 
 
-def prefill(year: int | None = None, dept: str | None = None, unit: str | None = None,
+def prefill(spec: FormSpec, year: int | None = None, dept: str | None = None, unit: str | None = None,
             name: str | None = None) -> dict:
+    """Values for the fields with these roles (year, dept, unit, name); a role the kind does not
+    have is refused (e.g. --name on a kind without a name)."""
     values: dict = {}
-    for key, v in (("年度", year), ("主管部门", dept), ("实施单位", unit), ("项目名称", name)):
-        if v not in (None, ""):
-            values[key] = v
+    for role, v in (("year", year), ("dept", dept), ("unit", unit), ("name", name)):
+        if v in (None, ""):
+            continue
+        f = spec.role(role)
+        if f is None:
+            raise UsageError(f"{spec.name}没有可预填的{ROLE_WORDS[role]}。")
+        set_path(values, f.path, v)
     return values
+
+
+ROLE_WORDS = {"year": "年度", "dept": "主管部门", "unit": "单位", "name": "名称"}
 
 
 def template_workbook(kind: str, out: str | Path, *, year: int | None = None, dept: str | None = None,
@@ -428,7 +439,7 @@ def template_workbook(kind: str, out: str | Path, *, year: int | None = None, de
     out = Path(out)
     check_targets([out], force=force)
     data = dict(values or {})
-    data.update(prefill(year, dept, unit, name))
+    data.update(prefill(spec, year, dept, unit, name))
     data_bytes, n, tid = template_bytes(spec, data or None, rows)
     atomic_write_bytes(out, data_bytes)
     return TemplateResult(out, kind, n, tid)
@@ -493,11 +504,19 @@ def templates_from(kind: str, source, out: str | Path, *, rows: int | None = Non
     return FromResult(made, report)
 
 
-BATCH_COLUMNS = ("实施单位", "主管部门", "项目名称")
+def roster_columns(spec: FormSpec) -> tuple[list[str], list[str]]:
+    """The columns of a roster CSV for this kind: (required, optional) — the keys of its fields
+    with the roles unit and dept (required), and name (optional)."""
+    required = [f.key for r in ("unit", "dept") if (f := spec.role(r))]
+    optional = [f.key for r in ("name",) if (f := spec.role(r))]
+    return required, optional
 
 
-def read_units_csv(path: str | Path) -> list[dict]:
-    """Rows of a units CSV (实施单位,主管部门[,项目名称]); UTF-8 (with or without BOM) or GBK."""
+def read_units_csv(path: str | Path, spec: FormSpec) -> list[dict]:
+    """Rows of a roster CSV (e.g. 实施单位,主管部门[,项目名称]) as field key → value; UTF-8
+    (with or without BOM) or GBK."""
+    required, optional = roster_columns(spec)
+    example = ",".join(required + optional)
     raw = Path(path).read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -509,23 +528,28 @@ def read_units_csv(path: str | Path) -> list[dict]:
         raise UsageError(f"{path}: 无法识别文件编码，请另存为 UTF-8 编码的 CSV。")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    if "实施单位" not in header or "主管部门" not in header:
-        raise UsageError(f"{path}: 第一行必须是列名，至少包含「实施单位」和「主管部门」，例如：实施单位,主管部门,项目名称")
+    if any(k not in header for k in required):
+        names = "和".join(f"「{k}」" for k in required)
+        raise UsageError(f"{path}: 第一行必须是列名，至少包含{names}，例如：{example}")
     rows = []
     for i, row in enumerate(reader, start=2):
         clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         if not any(clean.values()):
             continue
-        if not clean.get("实施单位"):
-            raise UsageError(f"{path} 第 {i} 行：「实施单位」为空。")
-        rows.append({k: clean.get(k, "") for k in BATCH_COLUMNS})
+        if not clean.get(required[0]):
+            raise UsageError(f"{path} 第 {i} 行：「{required[0]}」为空。")
+        rows.append({k: clean.get(k, "") for k in required + optional})
     if not rows:
         raise UsageError(f"{path}: 没有任何单位行。")
     return rows
 
 
-def _batch_values(row: dict, year: int | None, dept: str | None, name: str | None) -> dict:
-    return prefill(year, row.get("主管部门") or dept, row["实施单位"], row.get("项目名称") or name)
+def _batch_values(spec: FormSpec, row: dict, year: int | None, dept: str | None, name: str | None) -> dict:
+    def of(role):
+        f = spec.role(role)
+        return row.get(f.key) if f else None
+
+    return prefill(spec, year, of("dept") or dept, of("unit"), of("name") or name)
 
 
 def batch_filename(spec: FormSpec, values: dict) -> str:
@@ -560,7 +584,7 @@ def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int |
     taken: set[str] = set()
     work, existing = [], []
     for row in units:
-        values = _batch_values(row, year, dept, name)
+        values = _batch_values(spec, row, year, dept, name)
         target = out / unique_name(batch_filename(spec, values), taken)
         if target.exists() and not force:
             existing.append(target)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .celltypes import TYPES
 from .errors import UnreadableFile
 from .indicators import ASCII_OPERATORS, OPERATORS, is_rate, parse_target
 from .progress import as_progress
@@ -79,85 +80,109 @@ def _fmt_money(v) -> str:
 # Pandera schemas from the spec
 
 
+def _type_checks(pa, typ: str, allowed=None) -> list:
+    """The pandera checks of a cell type (:mod:`xltools.celltypes`), named by their rule codes."""
+    checks = []
+    for code in TYPES[typ].checks:
+        if code == Rule.NOT_IN_LIST.code:
+            if allowed is not None:
+                checks.append(pa.Check(lambda s, a=frozenset(allowed): s.isin(a), name=code))
+        elif code in (Rule.MONEY_INVALID.code, Rule.NUMBER_INVALID.code):
+            checks.append(pa.Check(lambda s: s.map(_is_number), name=code))
+        elif code in (Rule.MONEY_NEGATIVE.code, Rule.NUMBER_NEGATIVE.code):
+            checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0), name=code))
+        elif code == Rule.COUNT_INVALID.code:
+            checks.append(pa.Check(lambda s: s.map(lambda v: _is_number(v) and v >= 0 and float(v).is_integer()),
+                                   name=code))
+        elif code == Rule.DATE_INVALID.code:
+            checks.append(pa.Check(lambda s: s.map(_is_iso_date), name=code))
+        elif code == Rule.YEAR_INVALID.code:
+            checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, int) and 2000 <= v <= 2100), name=code))
+    return checks
+
+
 def _field_schema(spec: FormSpec):
     import pandera.pandas as pa
 
     columns = {}
     for f in spec.inputs:
-        checks = []
-        if f.type == "choice":
-            allowed = set(spec.choices(f.list))
-            checks.append(pa.Check(lambda s, a=allowed: s.isin(a), name=Rule.NOT_IN_LIST.code))
-        elif f.type == "money":
-            checks.append(pa.Check(lambda s: s.map(_is_number), name=Rule.MONEY_INVALID.code))
-            checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0),
-                                   name=Rule.MONEY_NEGATIVE.code))
-        elif f.type == "date":
-            checks.append(pa.Check(lambda s: s.map(_is_iso_date), name=Rule.DATE_INVALID.code))
-        elif f.type == "year":
-            checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, int) and 2000 <= v <= 2100),
-                                   name=Rule.YEAR_INVALID.code))
-        columns[f.key] = pa.Column(object, checks=checks, nullable=not f.required, coerce=False)
+        allowed = spec.choices(f.list) if f.type == "choice" and f.list else None
+        columns[f.key] = pa.Column(object, checks=_type_checks(pa, f.type, allowed), nullable=not f.required,
+                                   coerce=False)
     return pa.DataFrameSchema(columns, name=spec.kind)
 
 
-def _indicator_schema(spec: FormSpec, table):
+def _allowed(spec: FormSpec, c) -> tuple | None:
+    if c.type != "choice" or c.cascade_from:
+        return None
+    return spec.choices(c.list) if c.list else None
+
+
+def _table_schema(spec: FormSpec, table):
+    """Every table: each column's type checks and required cells; for the indicator table
+    also the hierarchy and the 指标值 rules (DataFrame-wide checks over the parsed parts)."""
+    import pandas as pd
     import pandera.pandas as pa
 
-    h = spec.hierarchy
-    level1 = set(h.level1)
-    pairs = {(l1, l2) for l1 in level1 for l2 in h.level2(l1)}
-    counts, bad_rate_units = h.count_units, h.rate_bad_units
-    def numeric(c):
-        checks = [pa.Check(lambda s: s.map(_is_number), name=Rule.NUMBER_INVALID.code)]
-        checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0), name=Rule.NUMBER_NEGATIVE.code))
-        return checks
-
-    columns = {c.key: pa.Column(object, nullable=not c.required,
-                                checks=numeric(c) if c.type in ("money", "number") else [])
+    # A pre-printed row's open cells are optional: required columns are checked by `_required`.
+    columns = {c.key: pa.Column(object, nullable=True, checks=_type_checks(pa, c.type, _allowed(spec, c)))
                for c in table.columns}
-    one = table.columns[0].key
-    columns[one] = pa.Column(object, nullable=False,
-                             checks=[pa.Check(lambda s: s.isin(level1), name=Rule.NOT_IN_LIST.code)])
+    required = [c.key for c in table.columns if c.required]
 
     def col(d, key) -> list:
         return d[key].tolist()
 
-    def hierarchy(d):
-        return [not (a in level1 and b is not None) or (a, b) in pairs
-                for a, b in zip(col(d, "一级指标"), col(d, "二级指标"))]
+    def required_cells(key):
+        def check(d):
+            return pd.Series([v is not None or pre for v, pre in zip(col(d, key), col(d, "_pre"))],
+                             index=d.index, dtype=bool)
+        return check
 
-    def percent(d):
-        return [not (u == "%" and _is_number(n) and n > 100) for u, n in zip(col(d, "单位"), col(d, "数值"))]
+    checks = [pa.Check(required_cells(k), name=f"required:{k}") for k in required]
+    h = spec.hierarchy
+    if table.role == "indicators" and table.target is not None and h is not None:
+        L1, L2, L3 = (table.key_of(r) for r in ("level1", "level2", "level3"))
+        level1 = set(h.level1)
+        pairs = {(l1, l2) for l1 in level1 for l2 in h.level2(l1)}
+        counts, bad_rate_units, odd = h.count_units, h.rate_bad_units, h.odd_units
+        columns[L1] = pa.Column(object, nullable=True, checks=[
+            pa.Check(lambda s: s.isin(level1) | s.isna(), name=Rule.NOT_IN_LIST.code)])
 
-    def rate_unit(d):
-        return [not (is_rate(name) and u in bad_rate_units) for name, u in zip(col(d, "三级指标"), col(d, "单位"))]
+        def hierarchy(d):
+            return [not (a in level1 and b is not None) or (a, b) in pairs for a, b in zip(col(d, L1), col(d, L2))]
 
-    def count(d):
-        return [not (u in counts and _is_number(n) and (n < 0 or (op in ("<", "≤") and n <= 0)))
-                for u, n, op in zip(col(d, "单位"), col(d, "数值"), col(d, "运算符"))]
+        def percent(d):
+            return [not (u == "%" and _is_number(n) and n > 100) for u, n in zip(col(d, "单位"), col(d, "数值"))]
 
-    def ascii_op(d):
-        return [op not in ASCII_OPERATORS for op in col(d, "_raw_op")]
+        def rate_unit(d):
+            return [not (is_rate(name) and u in bad_rate_units) for name, u in zip(col(d, L3), col(d, "单位"))]
 
-    def unparseable(d):
-        return col(d, "_parsed")
+        def odd_unit(d):
+            return [u not in odd for u in col(d, "单位")]
 
-    def no_operator(d):
-        return [not (_is_number(n) and op is None) for n, op in zip(col(d, "数值"), col(d, "运算符"))]
+        def count(d):
+            return [not (u in counts and _is_number(n) and (n < 0 or (op in ("<", "≤") and n <= 0)))
+                    for u, n, op in zip(col(d, "单位"), col(d, "数值"), col(d, "运算符"))]
 
-    def date_year(d):
-        return [not any(y != year for y in ys) or not isinstance(year, int)
-                for ys, year in zip(col(d, "_years"), col(d, "_year"))]
+        def ascii_op(d):
+            return [op not in ASCII_OPERATORS for op in col(d, "_raw_op")]
 
-    wide = [(hierarchy, Rule.HIERARCHY), (percent, Rule.PERCENT_OVER_100), (rate_unit, Rule.RATE_UNIT),
-            (count, Rule.COUNT_NONPOSITIVE), (ascii_op, Rule.ASCII_OPERATOR),
-            (unparseable, Rule.VALUE_UNPARSEABLE), (no_operator, Rule.VALUE_NO_OPERATOR),
-            (date_year, Rule.DATE_TARGET_YEAR)]
-    import pandas as pd
+        def unparseable(d):
+            return col(d, "_parsed")
 
-    checks = [pa.Check(lambda d, fn=fn: pd.Series(fn(d), index=d.index, dtype=bool), name=rule.code)
-              for fn, rule in wide]
+        def no_operator(d):
+            return [not (_is_number(n) and op is None) for n, op in zip(col(d, "数值"), col(d, "运算符"))]
+
+        def date_year(d):
+            return [not any(y != year for y in ys) or not isinstance(year, int)
+                    for ys, year in zip(col(d, "_years"), col(d, "_year"))]
+
+        wide = [(hierarchy, Rule.HIERARCHY), (percent, Rule.PERCENT_OVER_100), (rate_unit, Rule.RATE_UNIT),
+                (odd_unit, Rule.UNIT_ODD), (count, Rule.COUNT_NONPOSITIVE), (ascii_op, Rule.ASCII_OPERATOR),
+                (unparseable, Rule.VALUE_UNPARSEABLE), (no_operator, Rule.VALUE_NO_OPERATOR),
+                (date_year, Rule.DATE_TARGET_YEAR)]
+        checks += [pa.Check(lambda d, fn=fn: pd.Series(fn(d), index=d.index, dtype=bool), name=rule.code)
+                   for fn, rule in wide]
     return pa.DataFrameSchema(columns, checks=checks, name=f"{spec.kind}:{table.key}", strict=False)
 
 
@@ -186,9 +211,6 @@ def _failures(schema, df) -> list[tuple[str, str | None, int]]:
 # Validation of many forms
 
 
-_WIDE_TARGET_COLUMN = {Rule.HIERARCHY.code: "二级指标"}
-
-
 def validate_forms(forms: list[Form]) -> list[Finding]:
     """All findings for these forms (cell rules batched per kind, then cross-field rules)."""
     if not forms:
@@ -206,24 +228,25 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
         df = pd.DataFrame(rows, index=idx, columns=[f.key for f in spec.inputs], dtype=object)
         for check, column, i in _failures(_field_schema(spec), df):
             out.append(_field_finding(forms[i], spec, check, column))
-        # --- one frame of all indicator rows
+        # --- one frame per table of all forms' rows (every table: types and required cells)
         for table in spec.tables:
-            if not table.hierarchy or table.target is None:
-                continue
+            parse = table.role == "indicators" and table.target is not None
             records, where = [], []
             for i in idx:
-                year = forms[i].data.get("年度")
+                year = spec.value(forms[i].data, "year")
                 for r, row in enumerate(forms[i].data.get(table.key) or []):
-                    t = parse_target(row.get(table.target.key))
                     rec = {c.key: row.get(c.key) for c in table.columns}
-                    rec.update(t.parts())
-                    rec.update(_raw_op=t.raw_operator, _parsed=t.parsed, _years=t.years, _year=year)
+                    rec["_pre"] = r < len(table.preprinted)
+                    if parse:
+                        t = parse_target(row.get(table.target.key))
+                        rec.update(t.parts())
+                        rec.update(_raw_op=t.raw_operator, _parsed=t.parsed, _years=t.years, _year=year)
                     records.append(rec)
                     where.append((i, r))
             if not records:
                 continue
             tf = pd.DataFrame(records, dtype=object)
-            for check, column, k in _failures(_indicator_schema(spec, table), tf):
+            for check, column, k in _failures(_table_schema(spec, table), tf):
                 i, r = where[k]
                 out.append(_row_finding(forms[i], spec, table, r, check, column))
         for i in idx:
@@ -232,11 +255,23 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
     return out
 
 
+def labels(spec: FormSpec, table=None) -> dict:
+    """The words of a kind that messages use: its column names by role, its table, its unit."""
+    table = table if table is not None else spec.indicators
+    kw = {"money_unit": spec.money_unit, "kind": spec.short_name}
+    if table is not None:
+        kw["table"] = table.label
+        for role in ("level1", "level2", "level3", "target", "actual", "points", "score", "reason"):
+            c = table.by_role(role)
+            kw[f"{role}_label"] = c.name if c else role
+    return kw
+
+
 def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -> Finding:
     f = spec.field(column)
     value = get_path(form.data, f.path)
     cell = form.cells.get(f.path)
-    label = f.label.rstrip(":：").replace("其中: ", "")
+    label = f.name
     if check == "not_nullable":
         return finding(Rule.REQUIRED, form.file, form.sheet, cell, label=label)
     rule = BY_CODE[check]
@@ -247,33 +282,46 @@ def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -
 
 def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: str | None) -> Finding:
     row = form.data[table.key][r]
-    name = row.get("三级指标") or ""
-    value = row.get(table.target.key)
+    L1, L2, L3 = (table.key_of(x) for x in ("level1", "level2", "level3"))
+    name = (row.get(L3) if L3 else None) or ""
+    target = table.target
+    value = row.get(target.key) if target else None
+    words = labels(spec, table)
+    if check.startswith("required:"):
+        key = check.split(":", 1)[1]
+        cell = form.cells[(table.key, r, key)]
+        rule = Rule.VALUE_EMPTY if target is not None and key == target.key else Rule.TABLE_REQUIRED
+        return finding(rule, form.file, form.sheet, cell, n=r + 1, label=table.column(key).name, name=name,
+                       **words)
+    if column is not None and check in {code for c in table.columns for code in TYPES[c.type].checks}:
+        c = table.column(column)
+        rule = BY_CODE[check]
+        return finding(rule, form.file, form.sheet, form.cells[(table.key, r, column)], label=c.name,
+                       value=row.get(column), unit=spec.money_unit, n=r + 1,
+                       choices="、".join(_allowed(spec, c) or ()), **words)
     t = parse_target(value)
-    if check == "not_nullable":
-        rule = Rule.VALUE_EMPTY if column == table.target.key else Rule.TABLE_REQUIRED
-        cell = form.cells[(table.key, r, column)]
-        return finding(rule, form.file, form.sheet, cell, n=r + 1, label=table.column(column).label, name=name)
-    if check in (Rule.NUMBER_INVALID.code, Rule.NUMBER_NEGATIVE.code):
-        return finding(BY_CODE[check], form.file, form.sheet, form.cells[(table.key, r, column)],
-                       label=table.column(column).label, value=row.get(column))
-    target_col = column if check == Rule.NOT_IN_LIST.code else _WIDE_TARGET_COLUMN.get(check, table.target.key)
+    if check == Rule.NOT_IN_LIST.code:
+        target_col = column
+    elif check == Rule.HIERARCHY.code:
+        target_col = L2
+    else:
+        target_col = target.key
     cell = form.cells[(table.key, r, target_col)]
     rule = BY_CODE[check]
-    kw = dict(name=name, value=value, unit=t.unit, level1=row.get("一级指标"), level2=row.get("二级指标"),
-              label=table.column(target_col).label, year=form.data.get("年度"))
+    kw = dict(words, name=name, value=value, unit=t.unit, level1=row.get(L1), level2=row.get(L2),
+              label=table.column(target_col).name, year=spec.value(form.data, "year"))
     if rule is Rule.NOT_IN_LIST:
         kw.update(value=row.get(column), choices="、".join(spec.hierarchy.level1))
     elif rule is Rule.HIERARCHY:
-        kw.update(choices="、".join(spec.hierarchy.level2(row.get("一级指标"))))
+        kw.update(choices="、".join(spec.hierarchy.level2(row.get(L1))))
     elif rule is Rule.COUNT_NONPOSITIVE:
         kw.update(ge="等于" if t.operator == "≤" else "")
     elif rule is Rule.ASCII_OPERATOR:
         kw.update(op=t.raw_operator, fixed=OPERATORS[t.raw_operator])
     elif rule is Rule.DATE_TARGET_YEAR:
-        kw.update(found="、".join(str(y) for y in t.years if y != form.data.get("年度")))
-    elif rule is Rule.VALUE_NO_OPERATOR:
-        kw.update(value=value)
+        kw.update(found="、".join(str(y) for y in t.years if y != kw["year"]))
+    elif rule is Rule.UNIT_ODD:
+        kw.update(fixed=spec.hierarchy.odd_units.get(t.unit, ""))
     return finding(rule, form.file, form.sheet, cell, **kw)
 
 
@@ -288,7 +336,7 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
     # Computed values: what the file holds (if anything) against the recomputation.
     for f in spec.totals:
         stored, computed = form.stored.get(f.key), form.computed.get(f.key)
-        cell, label = form.cells[f.path], f.label.rstrip(":")
+        cell, label = form.cells[f.path], f.name
         if stored is None:
             continue
         if f.derive == "grade":
@@ -305,23 +353,39 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
         else:
             add(finding(Rule.STALE_CACHE, form.file, form.sheet, cell, label=label, stored=_fmt_money(stored),
                         computed=_fmt_money(computed) if computed is not None else "空"))
-    # The planned period: start ≤ end, both inside the form's year.
-    if len(spec.period) == 2:
-        (start_key, end_key), year = spec.period, data.get("年度")
-        start, end = data.get(start_key), data.get(end_key)
-        if _is_iso_date(start) and _is_iso_date(end) and start > end:
-            add(finding(Rule.DATE_ORDER, form.file, form.sheet, form.cells[(start_key,)], start=start, end=end))
-        if isinstance(year, int):
-            for key in spec.period:
-                v = data.get(key)
-                if _is_iso_date(v) and int(v[:4]) != year:
-                    add(finding(Rule.DATE_OUTSIDE_YEAR, form.file, form.sheet, form.cells[(key,)], label=key,
-                                value=v, year=year))
-    for table in spec.tables:
-        if table.hierarchy:
-            out.extend(_indicator_rules(form, spec, table))
-    for name in spec.checks:
-        out.extend(CHECKS[name](form, spec))
+    # Sums that must agree (资金来源 = 资金结构).
+    for name, sides in spec.balances:
+        sums = []
+        for side in sides:
+            values = [get_path(data, spec.field(k).path) for k in side]
+            sums.append(round(sum(v for v in values if _is_number(v)), 2) if any(_is_number(v) for v in values)
+                        else None)
+        if any(v is None for v in sums) or max(sums) - min(sums) <= 0.005:
+            continue
+        parts = ["＋".join(spec.field(k).name for k in side) + f" = {_fmt_money(v)}" for side, v in zip(sides, sums)]
+        first = spec.field(sides[-1][0])
+        add(finding(Rule.BUDGET_UNBALANCED, form.file, form.sheet, form.cells.get(first.path), name=name,
+                    sums="，".join(parts), unit=spec.money_unit))
+    for group in spec.checks:
+        out.extend(CHECKS[group](form, spec))
+    return out
+
+
+def _period(form: Form, spec: FormSpec) -> list[Finding]:
+    """The planned period: start ≤ end, both inside the form's year."""
+    out: list[Finding] = []
+    data = form.data
+    start_f, end_f, year = spec.role("start"), spec.role("end"), spec.value(data, "year")
+    start, end = get_path(data, start_f.path), get_path(data, end_f.path)
+    if _is_iso_date(start) and _is_iso_date(end) and start > end:
+        out.append(finding(Rule.DATE_ORDER, form.file, form.sheet, form.cells[start_f.path], start=start, end=end,
+                           start_label=start_f.name, end_label=end_f.name))
+    if isinstance(year, int):
+        for f in (start_f, end_f):
+            v = get_path(data, f.path)
+            if _is_iso_date(v) and int(v[:4]) != year:
+                out.append(finding(Rule.DATE_OUTSIDE_YEAR, form.file, form.sheet, form.cells[f.path], label=f.name,
+                                   value=v, year=year))
     return out
 
 
@@ -331,21 +395,21 @@ def _check_selfeval(form: Form, spec: FormSpec) -> list[Finding]:
     return check_selfeval(form, spec)
 
 
-# Rule groups a spec can ask for with `checks = [...]`.
-CHECKS = {"selfeval": _check_selfeval}
-
-
-def _indicator_rules(form: Form, spec: FormSpec, table) -> list[Finding]:
+def _indicator_rules(form: Form, spec: FormSpec) -> list[Finding]:
     out: list[Finding] = []
+    table = spec.indicators
     rows = form.data.get(table.key) or []
     h = spec.hierarchy
+    words = labels(spec, table)
+    L1, L2, L3 = (table.key_of(x) for x in ("level1", "level2", "level3"))
     where = form.next_row.get(table.key)
-    if not rows:
+    filled = [r for i, r in enumerate(rows) if i >= len(table.preprinted) or r.get(L3) or r.get(table.target.key)]
+    if not filled:
         if table.required:
-            out.append(finding(Rule.NO_INDICATORS, form.file, form.sheet, where))
+            out.append(finding(Rule.NO_INDICATORS, form.file, form.sheet, where, **words))
         return out
     # Both indicator layouts in one form (a warning on each row of the minority layout).
-    layouts = [h.layouts_of(r.get("一级指标"), r.get("二级指标")) for r in rows]  # cached per pair
+    layouts = [h.layouts_of(r.get(L1), r.get(L2)) for r in rows]  # cached per pair
     decisive = [ls for ls in layouts if len(ls) == 1]
     if decisive:
         votes: dict[str, int] = defaultdict(int)
@@ -356,40 +420,53 @@ def _indicator_rules(form: Form, spec: FormSpec, table) -> list[Finding]:
             for r, ls in enumerate(layouts):
                 if len(ls) == 1 and major not in ls:
                     row = rows[r]
-                    add_cell = form.cells[(table.key, r, "二级指标")]
-                    out.append(finding(Rule.LAYOUT_MIXED, form.file, form.sheet, add_cell,
-                                       level1=row.get("一级指标"), level2=row.get("二级指标"),
-                                       other=f"按「{h.layout_names[major]}」填写"))
+                    out.append(finding(Rule.LAYOUT_MIXED, form.file, form.sheet, form.cells[(table.key, r, L2)],
+                                       level1=row.get(L1), level2=row.get(L2),
+                                       other=f"按「{h.layout_names[major]}」填写", **words))
     # The same 三级 twice: under one 二级 an error, under two 二级 a warning.
     seen: dict[tuple, int] = {}
     seen_name: dict[str, int] = {}
     for r, row in enumerate(rows):
-        name = row.get("三级指标")
+        name = row.get(L3)
         if not name:
             continue
-        key = (row.get("一级指标"), row.get("二级指标"), name)
-        cell = form.cells[(table.key, r, "三级指标")]
+        key = (row.get(L1), row.get(L2), name)
+        cell = form.cells[(table.key, r, L3)]
         if key in seen:
-            first = form.cells[(table.key, seen[key], "三级指标")]
+            first = form.cells[(table.key, seen[key], L3)]
             out.append(finding(Rule.DUPLICATE_INDICATOR, form.file, form.sheet, cell, name=name,
-                               level2=row.get("二级指标"), first=first))
+                               level2=row.get(L2), first=first, **words))
         elif name in seen_name:
             k = seen_name[name]
             out.append(finding(Rule.DUPLICATE_ACROSS, form.file, form.sheet, cell, name=name,
-                               level2=row.get("二级指标"), first_level2=rows[k].get("二级指标"),
-                               first=form.cells[(table.key, k, "三级指标")]))
+                               level2=row.get(L2), first_level2=rows[k].get(L2),
+                               first=form.cells[(table.key, k, L3)], **words))
         seen.setdefault(key, r)
         seen_name.setdefault(name, r)
     # Each of 产出 / 效益 / 满意度 needs at least one indicator.
-    present = {r.get("一级指标") for r in rows}
+    present = {r.get(L1) for r in filled}
     for l1 in h.required_level1:
         if l1 not in present:
-            out.append(finding(Rule.CATEGORY_MISSING, form.file, form.sheet, where, level1=l1))
+            out.append(finding(Rule.CATEGORY_MISSING, form.file, form.sheet, where, level1=l1, **words))
     return out
 
 
+# Rule groups a spec enables with `checks = [...]` (the roles each needs: xltools.spec.CHECK_ROLES).
+CHECKS = {"indicators": _indicator_rules, "period": _period, "selfeval": _check_selfeval}
+
+
+def identity_words(spec: FormSpec, data: dict) -> dict:
+    """``name``: the first identity value (项目名称, 单位名称); ``rest``: the others in words."""
+    values = [get_path(data, tuple(k.split("."))) for k in spec.identity]
+    rest = []
+    for k, v in zip(spec.identity[1:], values[1:]):
+        rest.append(f"{v} 年度" if spec.field(k).role == "year" and v is not None else str(v if v is not None else "未填"))
+    return {"name": values[0], "rest": "，".join(rest), "kind": spec.short_name}
+
+
 def duplicate_projects(forms: list[Form]) -> list[Finding]:
-    """The same project (项目名称 + 实施单位 + 年度) in two places: an error on the later one."""
+    """The same form (its spec's ``identity``, e.g. 项目名称 + 实施单位 + 年度) in two places:
+    an error on the later one."""
     out = []
     first: dict[tuple, Form] = {}
     for form in forms:
@@ -400,9 +477,9 @@ def duplicate_projects(forms: list[Form]) -> list[Finding]:
         if key in first:
             other = first[key]
             where = other.file if other.file != form.file else f"工作表「{other.sheet}」"
-            name_path = (form.spec.identity[0],)  # 项目名称
+            name_path = tuple(form.spec.identity[0].split("."))
             out.append(finding(Rule.DUPLICATE_PROJECT, form.file, form.sheet, form.cells.get(name_path),
-                               name=ident[0], unit=ident[1], year=ident[2], other=where))
+                               other=where, **identity_words(form.spec, form.data)))
         else:
             first[key] = form
     return out
@@ -508,9 +585,10 @@ def _against(report: Report, paths: list) -> list[Finding]:
         carries = form.spec.carry
         match = next((sources[(k, form.identity())] for k in carries if (k, form.identity()) in sources), None)
         if match is None:
-            ident = form.identity()
+            words = identity_words(form.spec, form.data)
+            words["source"] = "、".join(load_spec(k).short_name for k in carries)
             out.append(finding(Rule.AGAINST_MISSING, form.file, form.sheet, form.cells.get((form.spec.identity[0],)),
-                               name=ident[0], unit=ident[1], year=ident[2], other=names))
+                               other=names, **words))
             continue
         out.extend(compare(form, match))
     return out
