@@ -7,7 +7,7 @@ only when a function is called, so ``import xltools`` stays fast.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the package version too: pyproject.toml reads it from here
 __all__ = ["template_workbook", "read_workbook", "read_paths", "validate_paths", "merge_workbooks",
            "__version__"]
 
