@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 import xltools
 
 ROOT = Path(__file__).resolve().parent.parent
+HONGQIAO = ROOT / "samples" / "hongqiao-2026"
 
 # public name → the module that defines it
 FUNCTIONS = {
@@ -94,3 +96,47 @@ def test_import_xltools_loads_no_heavy_library():
     assert set(xltools.__all__) <= set(out["names"])
     assert out["version"] == xltools.__version__
     assert out["light"] == ["Finding", "UnreadableFile"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Report: a table for notebooks, a short repr
+
+
+COLUMNS = ["file", "sheet", "cell", "severity", "rule", "message"]
+
+
+@pytest.fixture(scope="module")
+def hongqiao():
+    return xltools.validate_paths([HONGQIAO])
+
+
+def test_to_frame_has_one_row_per_finding(hongqiao):
+    report = hongqiao
+    assert report.errors and report.warnings   # the seed's real defects
+    df = report.to_frame()
+    assert list(df.columns) == COLUMNS
+    assert len(df) == len(report.findings)
+    assert [tuple(row) for row in df.itertuples(index=False)] == [dataclasses.astuple(f) for f in report.findings]
+    assert (df["severity"] == "error").sum() == len(report.errors)
+    assert set(df["file"]) == {f.file for f in report.findings}
+
+
+def test_to_frame_of_an_empty_report_keeps_the_columns():
+    df = xltools.Report().to_frame()
+    assert list(df.columns) == COLUMNS and len(df) == 0
+
+
+def test_repr_counts_only(hongqiao):
+    report = hongqiao
+    text = repr(report)
+    assert text == (f"<Report {len(report.files)} 个文件, {len(report.forms)} 个表单, "
+                    f"错误 {len(report.errors)}, 警告 {len(report.warnings)}>")
+    assert len(text) < 80
+    assert repr(xltools.Report()) == "<Report 0 个文件, 0 个表单, 错误 0, 警告 0>"
+
+
+def test_repr_counts_unreadable_files(tmp_path):
+    (tmp_path / "bad.xlsx").write_bytes(b"not a workbook")
+    report = xltools.validate_paths([tmp_path])
+    assert report.unreadable
+    assert repr(report).endswith(f", 无法读取 {len(report.unreadable)}>")
