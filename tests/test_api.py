@@ -140,3 +140,8 @@ def test_repr_counts_unreadable_files(tmp_path):
     report = xltools.validate_paths([tmp_path])
     assert report.unreadable
     assert repr(report).endswith(f", 无法读取 {len(report.unreadable)}>")
+
+
+def test_repr_counts_skipped_files():
+    report = xltools.Report(skipped=[("汇总表.xlsx", "xltools 生成的汇总表，不作为输入")])
+    assert repr(report) == "<Report 0 个文件, 0 个表单, 错误 0, 警告 0, 跳过 1>"

@@ -67,9 +67,10 @@ class Report:
 
     def __repr__(self) -> str:
         # Counts only: the full dataclass repr of a real report runs to tens of kilobytes.
-        unreadable = f", 无法读取 {len(self.unreadable)}" if self.unreadable else ""
+        extra = (f", 无法读取 {len(self.unreadable)}" if self.unreadable else "") + (
+            f", 跳过 {len(self.skipped)}" if self.skipped else "")
         return (f"<Report {len(self.files)} 个文件, {len(self.forms)} 个表单, "
-                f"错误 {len(self.errors)}, 警告 {len(self.warnings)}{unreadable}>")
+                f"错误 {len(self.errors)}, 警告 {len(self.warnings)}{extra}>")
 
 
 # ---------------------------------------------------------------------------------------------
