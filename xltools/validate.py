@@ -25,9 +25,12 @@ from .spec import FormSpec, get_path, load_spec, parse_cell
 _STRING_DATE = "%Y-%m-%d"
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
-    """What `xltools validate` prints: every finding, and what was read."""
+    """What `xltools validate` prints: every finding, and what was read.
+
+    ``to_frame()`` gives the findings as a table; ``repr()`` only counts them.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -52,6 +55,23 @@ class Report:
 
     def files_with_errors(self) -> set[str]:
         return {f.file for f in self.errors}
+
+    FRAME_COLUMNS = ("file", "sheet", "cell", "severity", "rule", "message")
+
+    def to_frame(self):
+        """The findings as a :class:`pandas.DataFrame`, one row each, in report order, with the
+        columns file, sheet, cell, severity, rule, message (the fields of :class:`Finding`)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: [getattr(f, c) for f in self.findings] for c in self.FRAME_COLUMNS},
+                            columns=list(self.FRAME_COLUMNS), dtype=object)
+
+    def __repr__(self) -> str:
+        # Counts only: the full dataclass repr of a real report runs to tens of kilobytes.
+        extra = (f", 无法读取 {len(self.unreadable)}" if self.unreadable else "") + (
+            f", 跳过 {len(self.skipped)}" if self.skipped else "")
+        return (f"<Report {len(self.files)} 个文件, {len(self.forms)} 个表单, "
+                f"错误 {len(self.errors)}, 警告 {len(self.warnings)}{extra}>")
 
 
 # ---------------------------------------------------------------------------------------------
