@@ -27,6 +27,12 @@ SAMPLE_SETS = {
     "jiuliting-2026": "000_jiuliting_2026.json",   # 九里亭街道: 3 clean submissions, 合计 44,814,165.00
     "hongqiao-2026": "002_hongqiao_2026.json",     # 虹桥镇: 9 submissions with the seed's real defects
 }
+# 江川路街道 2026 (seed 003): the 单位整体支出绩效目标申报表 as published (its defects included), and a
+# corrected copy that validates clean: samples/jiangchuan-2026/{原表,修改后}/.
+UNIT_SETS = {
+    "jiangchuan-2026/原表": "003_jiangchuan_2026.json",
+    "jiangchuan-2026/修改后": "003_jiangchuan_2026_fixed.json",
+}
 PARSED = ("运算符", "数值", "单位", "定性")
 # 中山街道 2024: three 自评表 (seed 004), and the 申报表 they imply, so `validate --against` has
 # something to check: samples/zhongshan-2024/申报表/ and samples/zhongshan-2024/自评表/.
@@ -64,6 +70,13 @@ def build() -> dict[str, bytes]:
             values["绩效指标"] = [{k: v for k, v in row.items() if k not in PARSED} for row in form["绩效指标"]]
             data, _, _ = template_bytes(load_spec(form["表单"]), values)
             out[f"samples/{folder}/{i:02d}_{safe_filename(form['项目名称'])}.xlsx"] = data
+    for folder, source in UNIT_SETS.items():
+        for form in json.loads((ROOT / "samples" / "source" / source).read_text("utf-8")):
+            spec = load_spec(form["表单"])
+            values = {k: v for k, v in form.items() if k != "表单"}
+            head, tail = spec.form_stem(values)
+            data, _, _ = template_bytes(spec, values)
+            out[f"samples/{folder}/{safe_filename(head, tail=tail)}.xlsx"] = data
     target_spec, self_spec = load_spec("project-target"), load_spec("project-selfeval")
     for i, form in enumerate(json.loads((ROOT / "samples" / "source" / SELFEVAL_SOURCE).read_text("utf-8")), 1):
         name = f"{i:02d}_{safe_filename(form['项目名称'])}.xlsx"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import os
@@ -116,7 +115,7 @@ def test_to_frame_has_one_row_per_finding(hongqiao):
     df = report.to_frame()
     assert list(df.columns) == COLUMNS
     assert len(df) == len(report.findings)
-    assert [tuple(row) for row in df.itertuples(index=False)] == [dataclasses.astuple(f) for f in report.findings]
+    assert [tuple(row) for row in df.itertuples(index=False)] == [tuple(f.to_dict().values()) for f in report.findings]
     assert (df["severity"] == "error").sum() == len(report.errors)
     assert set(df["file"]) == {f.file for f in report.findings}
 

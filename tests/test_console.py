@@ -149,7 +149,7 @@ def test_data_on_stdout_messages_on_stderr(tmp_path):
     out = tmp_path / "汇总表.xlsx"
     merged = run_bytes("merge", JIULITING, "-o", out)
     assert merged.stdout.decode().splitlines() == [str(out)]
-    assert merged.stderr.decode().strip() == "已生成 1 个汇总表，共 3 个项目。"
+    assert merged.stderr.decode().strip() == "已生成 1 个汇总表，共 3 个表单。"
     read = run_bytes("read", JIULITING)
     assert json.loads(read.stdout) and read.stderr.decode().strip() == "读取 3 个文件、3 个表单。"
     t = run_bytes("template", "project-target", "-o", tmp_path / "t.xlsx")
@@ -207,7 +207,7 @@ def test_progress_on_a_terminal_shows_count_total_and_time_left(tmp_path):
     assert "40 份：通过 1，有警告 0，退回 39。" in plain   # the report went to a pipe: the summary is shown
     code, screen = run_on_terminal(["merge", str(ZHONGSHAN), "-o", str(tmp_path / "汇总")])
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
-    assert code == 0 and re.search(r"写出汇总表 .*\d/2", plain) and "已生成 2 个汇总表，共 6 个项目" in plain
+    assert code == 0 and re.search(r"写出汇总表 .*\d/2", plain) and "已生成 2 个汇总表，共 6 个表单" in plain
 
 
 def test_no_progress_on_a_pipe_or_under_ci():

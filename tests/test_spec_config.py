@@ -158,6 +158,7 @@ def test_the_cli_reads_the_override_folder(schemas, tmp_path):
 
 def test_override_replaces_every_kind(schemas):
     (schemas / "project-selfeval.toml").unlink()
+    (schemas / "unit-target.toml").unlink()
     assert spec.kinds() == ("project-target",)
     with pytest.raises(SpecError, match="未知的表单类型 project-selfeval"):
         spec.load_spec("project-selfeval")
@@ -196,7 +197,7 @@ def test_use_schemas_sets_the_override_for_this_process_and_its_workers(schemas,
 
 
 def test_packaged_specs_load_and_a_utf8_bom_is_fine(schemas):
-    assert set(spec.load_all()) == {"project-target", "project-selfeval"}
+    assert set(spec.load_all()) == {"project-target", "project-selfeval", "unit-target"}
     path = schemas / "indicators.toml"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # Notepad's UTF-8
     spec.clear_caches()

@@ -386,7 +386,7 @@ def merge(
         raise typer.Exit(max(result.exit_code, 1))
     _out("".join(f"{path}\n" for path in result.outputs))
     skipped = f"，跳过 {len(result.skipped):,} 个" if result.skipped else ""
-    _err(f"已生成 {len(result.outputs):,} 个汇总表，共 {len(result.merged):,} 个项目{skipped}。")
+    _err(f"已生成 {len(result.outputs):,} 个汇总表，共 {len(result.merged):,} 个表单{skipped}。")
     raise typer.Exit(result.exit_code)
 
 

@@ -266,7 +266,8 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
     flat: dict = {"表单": spec.kind}
     rows: dict[str, int] = {}
     for table in spec.tables:
-        flat[table.key], rows[table.key] = _extract_table(sheet, spec, table, form, dr, dc)
+        placed = spec.placed(table, rows.get(table.anchor))   # tables come after their anchors in the spec
+        flat[table.key], rows[table.key] = _extract_table(sheet, spec, placed, form, dr, dc)
     for f in spec.fields:
         area = spec.area(f, rows.get(f.anchor)) if f.anchor else f.area
         row, col = area.row + dr, area.col + dc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
@@ -191,10 +191,15 @@ class Column:
     prompt: str | None = None
     role: str | None = None         # one of COLUMN_ROLES
     short: str | None = None
+    last: int | None = None         # the last sheet column when the column spans several (merged per row)
 
     @property
     def letter(self) -> str:
         return col_letter(self.col)
+
+    @property
+    def spans(self) -> bool:
+        return self.last is not None and self.last > self.col
 
     @property
     def name(self) -> str:
@@ -215,6 +220,7 @@ class Table:
     parse_target: bool = False         # add the parsed parts of the 指标值 (运算符/数值/单位/定性) to each row
     role: str | None = None            # one of TABLE_ROLES ("indicators"), or None for a plain table
     preprinted: tuple[tuple[tuple[str, str], ...], ...] = ()   # first rows: (column key, fixed text) pairs
+    anchor: str | None = None          # a table key: header_row counts from the first row below that table
 
     def by_role(self, role: str) -> Column | None:
         return next((c for c in self.columns if c.role == role), None)
@@ -333,6 +339,13 @@ class FormSpec:
     @property
     def constants(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.type == "constant")
+
+    def placed(self, table: Table, anchor_rows: int | None) -> Table:
+        """``table`` at its sheet position: an anchored table moves down with the rows of its anchor."""
+        if table.anchor is None:
+            return table
+        return replace(table, header_row=self.anchored_base(table.anchor, anchor_rows or 0) + table.header_row,
+                       anchor=None)
 
     def anchored_base(self, table_key: str, rows: int) -> int:
         """The 0-based sheet row just below ``rows`` data rows of a table."""
@@ -661,11 +674,12 @@ def _build(data: dict, source: Path) -> FormSpec:
             header_row=t.header_row - 1, min_rows=t.min_rows,
             columns=tuple(
                 Column(key=c.key, label=c.label, col=col_index(c.col.strip()), type=c.type, required=c.required,
-                       list=c.list, cascade_from=c.cascade_from, prompt=c.prompt, role=c.role, short=c.name)
+                       list=c.list, cascade_from=c.cascade_from, prompt=c.prompt, role=c.role, short=c.name,
+                       last=col_index(c.to.strip()) if c.to else None)
                 for c in t.columns
             ),
             required=t.required, hierarchy=t.hierarchy, highlights=tuple(h.when for h in t.highlights),
-            parse_target=t.parse_target, role=t.role,
+            parse_target=t.parse_target, role=t.role, anchor=t.anchor,
             preprinted=tuple(tuple(row.items()) for row in t.preprinted),
         )
         for t in m.tables
@@ -808,6 +822,9 @@ def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
             for ck, _ in row:
                 if ck not in cols_of(t):
                     out.append((f'tables[{ti}].preprinted[{pi}]（表格 key = "{t.key}"）', f"「{ck}」不是本表格的列"))
+    for ti, t in enumerate(spec.tables):
+        if t.anchor is not None and (t.anchor not in tables or tables[t.anchor].anchor is not None):
+            out.append((f'tables[{ti}].anchor（表格 key = "{t.key}"）', f"「{t.anchor}」应为本表单中一个不跟随其他表格的表格"))
     if sum(1 for t in spec.tables if t.role == "indicators") > 1:
         out.append(("tables", "只能有一个 role = \"indicators\" 的表格"))
     for group in spec.checks:

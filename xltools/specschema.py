@@ -149,6 +149,7 @@ class ColumnModel(_Model):
     prompt: str | None = None
     role: ColumnRole | None = None
     name: Name | None = None
+    to: Col | None = None              # the last column when the column spans several (merged per row)
 
 
 class HighlightModel(_Model):
@@ -172,6 +173,7 @@ class TableModel(_Model):
     parse_target: bool = False
     role: TableRole | None = None
     preprinted: list[dict[str, Name]] = []   # first rows, locked: column key → the printed text
+    anchor: Name | None = None         # header_row counts from the first row below this table
 
 
 class BalanceModel(_Model):

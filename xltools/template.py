@@ -162,6 +162,8 @@ class SheetWriter:
         values = compute(spec, json_copy(values or {}))
         main = self.main_table()
         self.n = {t.key: self.rows_for(values, t, rows if t is main else None, carried) for t in spec.tables}
+        # Where each table sits on this sheet (an anchored table follows the rows of its anchor).
+        self.placed = {t.key: spec.placed(t, self.n.get(t.anchor)) for t in spec.tables}
         for i, width in enumerate(spec.columns):
             ws.set_column(i, i, width)
         ws.hide_gridlines(2)
@@ -190,7 +192,7 @@ class SheetWriter:
             if f.type == "longtext":
                 ws.set_row(area.first_row, 150)
         for table in spec.tables:
-            last = max(last, self._write_table(ws, table, values, carried))
+            last = max(last, self._write_table(ws, self.placed[table.key], values, carried))
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -224,6 +226,7 @@ class SheetWriter:
         tc = column_arg(self.spec, arg)
         if tc:
             table, col = tc
+            table = self.placed[table.key]
             n = self.n[table.key]
             return f"{col.letter}{table.row(0) + 1}:{col.letter}{table.row(n - 1) + 1}"
         return self._area(self.spec.field(arg)).ref
@@ -246,6 +249,8 @@ class SheetWriter:
             self._put_string(ws, Area(table.header_row, table.label_col, last, table.label_col),
                              table.label, st.section)
         for c in table.columns:
+            if c.spans:
+                ws.merge_range(table.header_row, c.col, table.header_row, c.last, "", st.header)
             ws.write_string(table.header_row, c.col, c.label, st.header)
         ws.set_row(table.header_row, 30)
         data = get_path(values, (table.key,)) or []
@@ -256,6 +261,8 @@ class SheetWriter:
             row.update(fixed)   # pre-printed: the print's text, locked
             for c in table.columns:
                 fmt = st.carried[c.type] if c.key in fixed else fmts[c.key]
+                if c.spans:
+                    ws.merge_range(table.row(i), c.col, table.row(i), c.last, "", fmt)
                 write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, fmt)
         if self.editable:
             self._validate_table(ws, table, first, last, carried)
