@@ -429,12 +429,13 @@ def prefill(spec: FormSpec, year: int | None = None, dept: str | None = None, un
             continue
         f = spec.role(role)
         if f is None:
-            raise UsageError(f"{spec.name}没有可预填的{ROLE_WORDS[role]}。")
+            raise UsageError(f"{ROLE_OPTIONS[role]} 不适用于{spec.name}：该表没有对应的栏目。")
         set_path(values, f.path, v)
     return values
 
 
-ROLE_WORDS = {"year": "年度", "dept": "主管部门", "unit": "单位", "name": "名称"}
+# The command-line option that pre-fills each role.
+ROLE_OPTIONS = {"year": "--year", "dept": "--dept", "unit": "--unit", "name": "--name"}
 
 
 def template_workbook(kind: str, out: str | Path, *, year: int | None = None, dept: str | None = None,

@@ -378,8 +378,8 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
         sums = []
         for side in sides:
             values = [get_path(data, spec.field(k).path) for k in side]
-            sums.append(round(sum(v for v in values if _is_number(v)), 2) if any(_is_number(v) for v in values)
-                        else None)
+            # an empty or unreadable part is reported by its own rule; the sums are compared when whole
+            sums.append(round(sum(values), 2) if all(_is_number(v) for v in values) else None)
         if any(v is None for v in sums) or max(sums) - min(sums) <= 0.005:
             continue
         parts = ["＋".join(spec.field(k).name for k in side) + f" = {_fmt_money(v)}" for side, v in zip(sides, sums)]
