@@ -458,9 +458,6 @@ def _cli(*args) -> subprocess.CompletedProcess:
                           cwd=str(ROOT), timeout=120)
 
 
-@pytest.mark.xfail(strict=True, reason="xltools/cli.py template(): the --rows floor is min(min_rows) over all "
-                   "tables (20, the 年度重点任务), not the 绩效指标 table's 60: --rows 30 is accepted and silently "
-                   "gives 60 open rows, and --rows 10 is refused with 'at least 20'")
 def test_rows_below_the_indicator_minimum_are_refused(tmp_path):
     proc = _cli("template", "unit-target", "--rows", 30, "-o", tmp_path / "t.xlsx")
     assert proc.returncode == 2, proc.stdout + proc.stderr

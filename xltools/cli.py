@@ -180,7 +180,7 @@ def template(
     dept: Annotated[str | None, typer.Option(help="预填主管部门")] = None,
     unit: Annotated[str | None, typer.Option(help="预填实施单位")] = None,
     name: Annotated[str | None, typer.Option(help="预填项目名称")] = None,
-    rows: Annotated[int | None, typer.Option(help="绩效指标可填行数（默认并且至少 40）", max=1000)] = None,
+    rows: Annotated[int | None, typer.Option(help="绩效指标可填行数（默认并且至少为表单定义的最少行数，如申报表 40、单位整体表 60）", max=1000)] = None,
     batch: Annotated[Path | None, typer.Option(
         help="单位清单 CSV（列：实施单位,主管部门[,项目名称]），每行生成一份预填模板到 -o 文件夹；"
              "已存在的文件保留不动（可能已填写）")] = None,
@@ -200,9 +200,10 @@ def template(
 
     kind = _kind(kind)
     spec = load_spec(kind)
-    floor = min((t.min_rows for t in spec.tables), default=0)
+    main = spec.indicators or (spec.tables[0] if spec.tables else None)   # the table --rows sizes
+    floor = main.min_rows if main else 0
     if rows is not None and rows < floor:
-        raise UsageError(f"--rows 至少为 {floor}（{spec.name}的绩效指标表至少 {floor} 行）。")
+        raise UsageError(f"--rows 至少为 {floor}（{spec.name}的「{main.label}」至少 {floor} 行）。")
     prefills = {"--year": year, "--dept": dept, "--unit": unit, "--name": name}
     if from_ is not None:
         given = [k for k, v in prefills.items() if v is not None] + (["--batch"] if batch else [])
