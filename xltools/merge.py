@@ -70,8 +70,7 @@ def output_name(spec: FormSpec, key: tuple) -> str:
 
 def _describe(key: tuple) -> str:
     spec = load_spec(key[0])
-    values = "，".join(str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(spec.group_by, key[1:]))
-    return f"{spec.name}（{values}）"
+    return f"{spec.name}（{'，'.join(spec.group_words(key[1:]))}）"
 
 
 def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:

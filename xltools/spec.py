@@ -378,16 +378,15 @@ class FormSpec:
 
     def summary_stem(self, group: tuple) -> tuple[str, str]:
         """A 汇总表's file name (no suffix) for the values of ``group_by``, as (head, tail)."""
-        parts = [str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(self.group_by, group)]
-        return "_".join(parts), "_" + self.summary_file
+        return "_".join(self.group_words(group)), "_" + self.summary_file
+
+    def group_words(self, group: tuple) -> list[str]:
+        """The values of ``group_by`` for names and messages, an empty one as 未填<key>."""
+        return [str(v) if v not in (None, "") else f"未填{k}" for k, v in zip(self.group_by, group)]
 
     def role(self, role: str) -> Field | None:
         """The field with this role (FIELD_ROLES), if the kind has one."""
         return next((f for f in self.fields if f.role == role), None)
-
-    def role_key(self, role: str) -> str | None:
-        f = self.role(role)
-        return f.key if f else None
 
     def value(self, data: dict | None, role: str):
         f = self.role(role)
@@ -397,15 +396,6 @@ class FormSpec:
     def indicators(self) -> Table | None:
         """The indicator table (role "indicators"), if the kind has one."""
         return next((t for t in self.tables if t.role == "indicators"), None)
-
-    def describe(self, data: dict | None) -> str:
-        """A form in words for messages: its identity values (党群综合服务，某中心，2026 年度)."""
-        parts = []
-        for k in self.identity:
-            v = get_path(data, tuple(k.split(".")))
-            f = self.field(k)
-            parts.append(f"{v} 年度" if f.role == "year" and v not in (None, "") else str(v if v is not None else "未填"))
-        return "，".join(parts)
 
     def table(self, key: str) -> Table:
         for t in self.tables:
