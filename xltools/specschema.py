@@ -17,7 +17,7 @@ import types
 import typing
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
@@ -213,7 +213,6 @@ class SpecFile(_Model):
     key_order: NonEmptyNames
     identity: NonEmptyNames
     group_by: NonEmptyNames
-    empty_lists: Names = []
     lists: dict[str, Annotated[list[Name], Field(min_length=1)]] = {}
     texts: list[TextModel] = []
     fields: list[FieldModel] = []
@@ -227,6 +226,53 @@ class SpecFile(_Model):
     period: Names = []
     checks: list[CheckGroup] = []
     balances: list[BalanceModel] = []
+
+
+# ---------------------------------------------------------------------------------------------
+# A variant: schemas/<kind>-<variant>.toml, another printed layout of a kind
+
+
+def _partial(model: type[_Model], name: str, keep: tuple[str, ...] = (), omit: tuple[str, ...] = (),
+             **replace) -> type[_Model]:
+    """``model`` with every key optional (a change to an item of the base), except ``keep``;
+    without the keys ``omit``; ``replace``: other types for some keys, or new keys. Each key
+    keeps its own checks."""
+    fields = {}
+    for n, f in model.model_fields.items():
+        if n in omit:
+            continue
+        if n in replace:
+            fields[n] = replace[n]
+            continue
+        tp = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        fields[n] = (tp, Field(alias=f.alias)) if n in keep else (tp | None, Field(None, alias=f.alias))
+    fields.update((n, t) for n, t in replace.items() if n not in fields)
+    return create_model(name, __base__=_Model, __doc__=model.__doc__, **fields)
+
+
+_VARIANT_RE = re.compile(r"^[A-Za-z0-9_\u4e00-\u9fff-]{1,20}$")
+
+
+def _variant_name(v: str) -> str:
+    if not _VARIANT_RE.match(v):
+        raise PydanticCustomError("xl_variant", "应为 1–20 个字母、数字、汉字、- 或 _，如 \"2023\"")
+    return v
+
+
+VariantName = Annotated[str, AfterValidator(_variant_name)]
+
+# ``[[fields]]`` / ``[[tables]]`` of a variant: the key of a base item to change (only the keys
+# given change; a table's ``columns`` are replaced as a whole), or a new item (then complete).
+FieldPatch = _partial(FieldModel, "FieldPatch", keep=("key",))
+TablePatch = _partial(TableModel, "TablePatch", keep=("key",))
+VariantFile = _partial(
+    SpecFile, "VariantFile", omit=("kind",),   # a variant's kind is the one it extends
+    fields=(list[FieldPatch] | None, None), tables=(list[TablePatch] | None, None),
+    extends=(Name, ...),                      # the kind whose layout this one changes
+    variant=(VariantName, ...),               # its name: --variant 2023; the file is <kind>-<variant>.toml
+    description=(str | None, None),           # what sets the layout apart, in words
+    drop=(Names | None, None),                # fields, tables and lists of the base this layout does not have
+)
 
 
 # ---------------------------------------------------------------------------------------------
