@@ -16,6 +16,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from helpers import ROOT, valid_form, write_filled
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from xltools import spec as spec_module
 from xltools.errors import ConfigError, SpecError
@@ -416,3 +418,24 @@ def test_a_variant_needs_no_python(schemas, tmp_path):
     form = read_workbook(tmp_path / "a.xlsx").forms[0]
     assert form.variant == "lite" and form.data["项目性质"] is None and form.data["资金构成"] == []
     assert form.data["项目名称"] == SEED[0]["项目名称"]
+
+
+# --- a property: any 资金构成 reads back as typed, and is unbalanced exactly when its sum differs --
+
+
+@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries({
+    "年度": st.integers(2000, 2100),
+    "子项目名称": st.lists(st.text(alphabet="党建工作站点活动经费ABC0123=+", min_size=1, max_size=6), min_size=1,
+                      max_size=3).map(" ".join),   # words with single spaces, as people type them
+    "预算金额": st.integers(0, 10**9).map(lambda cents: cents / 100),
+}), max_size=5))
+def test_any_composition_reads_back_and_balances_by_its_sum(tmp_path, rows):
+    form = corrected()
+    form["资金构成"] = rows
+    path = write_2023(tmp_path / "p.xlsx", form)
+    assert read_workbook(path).forms[0].data["资金构成"] == rows
+    cents = sum(round(r["预算金额"] * 100) for r in rows)
+    got = [(f.cell, f.rule) for f in validate_paths([path]).findings]
+    assert got == ([] if cents == 38_000_000 else [(f"E{FIRST_PART}", "composition-unbalanced")])

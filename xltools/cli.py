@@ -80,6 +80,19 @@ def _kind_help() -> str:
 KIND_HELP = _kind_help()
 
 
+def _variant_help() -> str:
+    from .spec import variants
+
+    try:
+        have = [f"{k} 的 {'、'.join(v)}" for k in kinds() if (v := variants(k))]
+    except XltoolsError:
+        have = []
+    return "表单的其他版式（印刷格式）" + (f"：{'；'.join(have)}" if have else "") + "；不加为当前版式"
+
+
+VARIANT_HELP = _variant_help()
+
+
 def _use_schemas(value: Path | None) -> Path | None:
     if value is not None:
         from .spec import use_schemas
@@ -199,9 +212,7 @@ def template(
              "已存在的文件保留不动（可能已填写）")] = None,
     from_: Annotated[Path | None, typer.Option(
         "--from", help="由填好的申报表（或汇总表、或一个文件夹的申报表）生成自评表：项目、预算和指标带入并锁定")] = None,
-    variant: Annotated[str | None, typer.Option(
-        help="表单的其他版式，如 project-target 的 2023（2023 年版：无项目性质，有项目投入资金构成表）；不加为当前版式",
-        metavar="版式")] = None,
+    variant: Annotated[str | None, typer.Option(help=VARIANT_HELP, metavar="版式")] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
