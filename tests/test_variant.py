@@ -392,6 +392,7 @@ def edit(path: Path, old: str, new: str) -> None:
     ('extends = "project-target"', 'extends = "project-targets"', ["extends", "应为本目录中的一种表单类型"]),
     ('variant = "2023"', 'variant = "2024"', ["文件名应为 project-target-2024.toml"]),
     ('sides = [["资金构成.预算金额"]', 'sides = [["资金构成.金额"]', ["「资金构成.金额」不是字段"]),
+    ('drop = ["项目性质"]', 'drop = ["项目属性"]', ["drop[0]", "「项目属性」不是「project-target」的字段"]),
 ])
 def test_a_broken_variant_file_is_a_config_error_naming_it(schemas, old, new, words):
     path = schemas / "project-target-2023.toml"

@@ -3,6 +3,11 @@
 Everything that knows where a label or an input sits — the template writer, the reader,
 the validator and the merger — asks a :class:`FormSpec`. Nothing else in the package writes
 a cell address or a printed label.
+
+A kind may have other printed layouts, its *variants*: ``schemas/<kind>-<variant>.toml`` says
+``extends = "<kind>"``, ``variant = "<name>"`` and how it differs (see :func:`_extend`), and is
+resolved at load into an ordinary :class:`FormSpec` (``load_spec(kind, variant)``) whose JSON keys
+are the kind's: a key the layout does not carry reads as ``[]`` (a table) or ``None``.
 """
 
 from __future__ import annotations
@@ -618,6 +623,12 @@ def _load_spec(folder: Path, kind: str, variant: str | None = None) -> FormSpec 
             return got
         vpath = _variant_files(folder)[kind][variant]
         patch = _check_variant(vpath)
+        have = {x.get("key") for k in ("fields", "tables") for x in base.get(k, []) if isinstance(x, dict)}
+        have |= set(base.get("lists", {}))
+        unknown = [(f"drop[{i}]", f"「{k}」不是「{kind}」的字段、表格或下拉列表")
+                   for i, k in enumerate(patch.get("drop", [])) if k not in have]
+        if unknown:
+            raise _config_error(vpath, unknown)
         return _build(_extend(base, patch), vpath, variant=variant, description=patch.get("description", ""),
                       family=family)
     except ConfigError as exc:

@@ -2,7 +2,8 @@
 
 :func:`xltools.spec.load_spec` validates every form spec (``<kind>.toml``) against
 :class:`SpecFile` and every list file it names (``indicators = "indicators"``) against
-:class:`ListsFile` before building its frozen dataclasses, and turns what does not fit into
+:class:`ListsFile` (and every variant, ``<kind>-<variant>.toml``, against :class:`VariantFile`)
+before building its frozen dataclasses, and turns what does not fit into
 Chinese messages naming the key path (``fields[3].required``) and what was expected.
 
 This module is imported only when a spec is loaded (pydantic costs ~60 ms to import), never on
