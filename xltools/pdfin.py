@@ -297,8 +297,10 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
     except RecursionError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason="PDF 结构嵌套过深") from exc
     except Exception as exc:   # pdfminer/pdfplumber on a damaged file: PDFSyntaxError, KeyError, …
+        if _caused_by(exc, _TimeUp):   # pdfplumber wraps what pdfminer raised (PdfminerException)
+            raise _limit(path, "的读取用时", time.monotonic() - started, limits.max_pdf_seconds, " 秒") from exc
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        if type(exc).__name__ in ("PDFPasswordIncorrect", "PDFEncryptionError"):
+        if any(_caused_by(exc, k) for k in _password_errors()):
             raise _fail(path, Rule.FILE_ENCRYPTED) from exc
         raise _fail(path, Rule.FILE_UNREADABLE, reason=f"PDF 文件已损坏或格式不受支持（{reason}）") from exc
     if not any(p.chars for p in pages):
@@ -357,7 +359,9 @@ def _rulings(page) -> dict:
 
 def _read_page(page) -> _Page:
     chars = [c for c in page.chars if c.get("text") and c.get("upright", True)]
-    cells = [c for t in page.find_tables(_rulings(page)) for c in t.cells]
+    # Every cell the ruling lines enclose, a lone bordered cell too (find_tables drops those).
+    cells = list(page.debug_tablefinder(_rulings(page)).cells)
+    xs = _cluster([x for c in cells for x in (c[0], c[2])])
     # Each character to the cell holding its centre; cells are bucketed by row for speed.
     owner: dict[int, list] = {}
     bucket: dict[int, list[int]] = {}
@@ -379,10 +383,9 @@ def _read_page(page) -> _Page:
         text = _cell_text(owner.get(i, []), x0, x1)
         segs.append(_Seg(text or "", x0, x1, top, bottom, True))
     for line in _lines(outside):
-        for run in _runs(line):
+        for run in _runs(line, xs):
             segs.append(_Seg(_line_text(run), run[0]["x0"], max(c["x1"] for c in run),
                              min(c["top"] for c in run), max(c["bottom"] for c in run), False))
-    xs = _cluster([x for c in cells for x in (c[0], c[2])])
     ys = _cluster([y for c in cells for y in (c[1], c[3])])
     bands = [(a, b) for a, b in zip(ys, ys[1:])
              if any(c[1] <= a + 1 and c[3] >= b - 1 for c in cells)]
@@ -409,11 +412,14 @@ def _lines(chars: list[dict]) -> list[list[dict]]:
     return [sorted(line, key=lambda c: c["x0"]) for line in lines]
 
 
-def _runs(line: list[dict]) -> list[list[dict]]:
-    """A line outside the tables split where a gap wider than a character separates two texts."""
+def _runs(line: list[dict], xs: list[float]) -> list[list[dict]]:
+    """A line outside the tables split where a gap wider than a character separates two texts,
+    or a column edge passes between them (the texts beside a bordered cell)."""
     runs = [[line[0]]]
     for prev, ch in zip(line, line[1:]):
-        if ch["x0"] - prev["x1"] > 1.5 * max(ch["size"], prev["size"], 1):
+        gap = ch["x0"] - prev["x1"]
+        if gap > 1.5 * max(ch["size"], prev["size"], 1) or (
+                gap > 0.2 * ch["size"] and any(prev["x1"] - 0.5 <= x <= ch["x0"] + 0.5 for x in xs)):
             runs.append([ch])
         else:
             runs[-1].append(ch)
@@ -576,6 +582,21 @@ def _index(xs: list[float], x: float, loose: bool = False) -> int:
     while i + 1 < len(xs) - 1 and xs[i + 1] <= x + 1.0:
         i += 1
     return i
+
+
+def _password_errors() -> tuple[type, ...]:
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    return PDFPasswordIncorrect, PDFEncryptionError
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, kind) or any(isinstance(a, kind) for a in getattr(exc, "args", ())):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _join_pages(pages: list[_Page]) -> list[list]:
