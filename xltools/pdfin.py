@@ -282,7 +282,9 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
                 chars = 0
                 for page in pdf.pages:
                     pages.append(_read_page(page))
-                    page.close()
+                    release = getattr(page, "close", None) or getattr(page, "flush_cache", None)
+                    if release:
+                        release()   # the page's parsed objects: one page in memory at a time
                     chars += pages[-1].chars
                     if chars > limits.max_pdf_chars:
                         raise _limit(path, "的文字数", chars, limits.max_pdf_chars)
@@ -300,7 +302,7 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
         if _caused_by(exc, _TimeUp):   # pdfplumber wraps what pdfminer raised (PdfminerException)
             raise _limit(path, "的读取用时", time.monotonic() - started, limits.max_pdf_seconds, " 秒") from exc
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        if any(_caused_by(exc, k) for k in _password_errors()):
+        if _caused_by(exc, _PASSWORD_ERRORS):
             raise _fail(path, Rule.FILE_ENCRYPTED) from exc
         raise _fail(path, Rule.FILE_UNREADABLE, reason=f"PDF 文件已损坏或格式不受支持（{reason}）") from exc
     if not any(p.chars for p in pages):
@@ -360,7 +362,9 @@ def _rulings(page) -> dict:
 def _read_page(page) -> _Page:
     chars = [c for c in page.chars if c.get("text") and c.get("upright", True)]
     # Every cell the ruling lines enclose, a lone bordered cell too (find_tables drops those).
-    cells = list(page.debug_tablefinder(_rulings(page)).cells)
+    settings = _rulings(page)
+    lined = len(settings["explicit_vertical_lines"]) > 1 and len(settings["explicit_horizontal_lines"]) > 1
+    cells = list(page.debug_tablefinder(settings).cells) if lined else []
     xs = _cluster([x for c in cells for x in (c[0], c[2])])
     # Each character to the cell holding its centre; cells are bucketed by row for speed.
     owner: dict[int, list] = {}
@@ -584,16 +588,18 @@ def _index(xs: list[float], x: float, loose: bool = False) -> int:
     return i
 
 
-def _password_errors() -> tuple[type, ...]:
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-
-    return PDFPasswordIncorrect, PDFEncryptionError
+# pdfminer's refusals of an encrypted file it cannot open (named: pdfminer is imported only by pdfplumber)
+_PASSWORD_ERRORS = frozenset({"PDFPasswordIncorrect", "PDFEncryptionError", "PDFEncryptionWarning"})
 
 
-def _caused_by(exc: BaseException, kind: type) -> bool:
+def _caused_by(exc: BaseException | None, kind: type | frozenset) -> bool:
+    """Whether ``exc``, its causes or its arguments are of ``kind`` (a type, or type names)."""
+    def hit(x) -> bool:
+        return isinstance(x, kind) if isinstance(kind, type) else type(x).__name__ in kind
+
     seen = 0
     while exc is not None and seen < 20:
-        if isinstance(exc, kind) or any(isinstance(a, kind) for a in getattr(exc, "args", ())):
+        if hit(exc) or any(hit(a) for a in getattr(exc, "args", ())):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
