@@ -99,6 +99,9 @@ class Sheet:
     name: str
     visible: str      # "visible", "hidden", "veryhidden"
     grid: Grid
+    # A grid made from text (a .txt, a PDF's text layer): the 1-based line of the source file
+    # each grid row came from; cells are then named ``第N行`` (see xltools/locate.py).
+    lines: list[int] | None = None
 
     def at(self, row: int, col: int):
         if 0 <= row < len(self.grid):
@@ -150,7 +153,8 @@ def load_sheets(path: str | Path) -> list[Sheet]:
                     raise
                 raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
                                      Rule.FILE_UNREADABLE.format(reason=f"工作表「{meta.name}」: {_short(exc)}")) from exc
-            if r0 or c0:
+            # skip_empty_area=False gives the grid from A1; older readers gave it from `start`
+            if (r0 or c0) and len(rows) < r0 + getattr(s, "height", len(rows)):
                 rows = [[""] * (len(rows[0]) + c0 if rows else c0)] * r0 + [[""] * c0 + list(r) for r in rows]
             sheets.append(Sheet(meta.name, vis, rows))
     finally:
@@ -275,6 +279,9 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
     for the workbook or, in a 汇总表, per sheet); without, in the layout of any kind whose labels
     fit the sheet best (its own or a variant's)."""
     file = display or str(path)
+    loaded = _load_other(path)
+    if loaded is not None:   # a PDF or a text: no metadata, no template layout; read by labels
+        return _by_labels(loaded, file, None)
     sheets = load_sheets(path)
     meta = _meta(sheets)
     role = "form"
@@ -298,6 +305,12 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
             if shift is not None:
                 located.append((s, spec, shift))
     else:
+        # Not made from our template (or its metadata was lost): read by the printed labels,
+        # which holds for our own layout too; the positional reader is the fallback.
+        try:
+            return _by_labels(sheets, file, meta)
+        except UnreadableFile:
+            pass
         families = [list(layouts(k)) for k in kinds()]
         for s in sheets:
             if s.name in (META_SHEET, LISTS_SHEET):
@@ -308,15 +321,61 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
                 if got is not None:
                     located.append((s, *got))
     forms = [extract(sheet, spec, file, shift) for sheet, spec, shift in located]
+    if not forms:   # not our layout (typed into another grid, exported by another system): by labels
+        return _by_labels(sheets, file, meta)
+    made_by_merge = role == "summary"
+    if len(forms) > 1:
+        role = "summary"
+    return ReadResult(file, forms, role, made_by_merge=made_by_merge)
+
+
+def _titles(sheet: Sheet) -> int:
+    """How many form titles (of any kind) the sheet prints."""
+    want = {label_key(load_spec(k, v).title) for k in kinds() for v in (None, *variants(k))}
+    return sum(1 for row in sheet.grid for v in row if v not in (None, "") and label_key(v) in want)
+
+
+def _by_labels(sheets: list[Sheet], file: str, meta: dict | None) -> ReadResult:
+    """The forms found by their printed labels (xltools/locate.py), or the reason there is none."""
+    from .locate import find_forms
+
+    forms, findings = find_forms(sheets, file)
     if not forms:
         if meta and meta.get("kind") is not None:  # ours, but rows or columns were moved
             spec = load_spec(str(meta["kind"]))
             raise UnreadableFile(file, Rule.LAYOUT_CHANGED.code, Rule.LAYOUT_CHANGED.format(name=spec.name))
         raise _not_a_form(file)
-    made_by_merge = role == "summary"
-    if len(forms) > 1:
-        role = "summary"
-    return ReadResult(file, forms, role, made_by_merge=made_by_merge)
+    role = "summary" if len(forms) > 1 else "form"
+    made_by_merge = bool(meta) and str(meta.get("role") or "") == "summary"
+    return ReadResult(file, forms, role, findings=findings, made_by_merge=made_by_merge)
+
+
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".csv")
+
+
+def _load_other(path: str | Path) -> list[Sheet] | None:
+    """A PDF (by its ``%PDF-`` signature) or a text file (a .txt, or text under any name that is
+    not a workbook's) as grids; None for anything else (a workbook, or what the workbook
+    pre-check refuses with its own message)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return None
+    if head.lstrip(b"\xef\xbb\xbf").lstrip()[:5] == b"%PDF-":
+        try:
+            from .pdfin import load_pdf
+        except ImportError:
+            return None
+        return load_pdf(p)
+    if not head or head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or p.suffix.lower() in _WORKBOOK_SUFFIXES:
+        return None
+    try:
+        from .textin import load_text
+    except ImportError:
+        return None
+    return load_text(p)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -141,6 +141,10 @@ class Rule(Enum):
                                      "「{name}」的{column}合计为 {composed}{note}，而{total_label}为 {total}（{unit}），"
                                      "两者应相等；请补填或更正「{name}」的{column}，或核对{total_label}。")
 
+    # --- reading printed forms (xltools/locate.py) -------------------------------------------
+    IMPORT_AMBIGUOUS = RuleDef("import-ambiguous", WARNING,
+                               "此处的内容不能唯一确定：{what}；已按{assumed}读取，请对照原表核对。")
+
     @property
     def code(self) -> str:
         return self.value.code

@@ -137,6 +137,7 @@ class Text:
     text: str
     style: str
     anchor: str | None = None
+    aliases: tuple[str, ...] = ()   # other printed forms of the text (the label-based reader)
 
 
 _LABEL_PREFIX = re.compile(r"^其中\s*[:：]\s*")
@@ -164,6 +165,7 @@ class Field:
     anchor: str | None = None       # a table key: rows count from the first row below that table
     role: str | None = None         # one of FIELD_ROLES
     short: str | None = None        # the spec's `name`: the short name in messages
+    aliases: tuple[str, ...] = ()   # other printed forms of the label (the label-based reader)
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -197,6 +199,7 @@ class Column:
     role: str | None = None         # one of COLUMN_ROLES
     short: str | None = None
     last: int | None = None         # the last sheet column when the column spans several (merged per row)
+    aliases: tuple[str, ...] = ()   # other printed forms of the label (the label-based reader)
 
     @property
     def letter(self) -> str:
@@ -798,7 +801,7 @@ def _build(data: dict, source: Path, *, variant: str | None = None, description:
             required=f.required, list=f.list, prompt=f.prompt, sum_of=tuple(f.sum_of), label_style=f.label_style,
             derive=f.derive or ("sum" if f.type == "total" else None),
             args=tuple(f.sum_of if f.args is None else f.args), value=f.value, anchor=f.anchor,
-            role=f.role, short=f.name,
+            role=f.role, short=f.name, aliases=tuple(f.aliases),
         )
         for f in m.fields
     )
@@ -809,7 +812,7 @@ def _build(data: dict, source: Path, *, variant: str | None = None, description:
             columns=tuple(
                 Column(key=c.key, label=c.label, col=col_index(c.col.strip()), type=c.type, required=c.required,
                        list=c.list, cascade_from=c.cascade_from, prompt=c.prompt, role=c.role, short=c.name,
-                       last=col_index(c.to.strip()) if c.to else None)
+                       last=col_index(c.to.strip()) if c.to else None, aliases=tuple(c.aliases))
                 for c in t.columns
             ),
             required=t.required, hierarchy=t.hierarchy, highlights=tuple(h.when for h in t.highlights),
@@ -823,7 +826,7 @@ def _build(data: dict, source: Path, *, variant: str | None = None, description:
         columns=tuple(m.columns), key_order=tuple(m.key_order), identity=tuple(m.identity),
         group_by=tuple(m.group_by),
         lists={k: tuple(v) for k, v in m.lists.items()},
-        texts=tuple(Text(Area.parse(x.cell), x.text, x.style, x.anchor) for x in m.texts),
+        texts=tuple(Text(Area.parse(x.cell), x.text, x.style, x.anchor, tuple(x.aliases)) for x in m.texts),
         fields=fields, tables=tables, hierarchy=hierarchy, summary_title=m.summary_title,
         summary_columns=tuple(m.summary_columns),
         short_name=m.short_name or m.name, form_file=tuple(m.identity if m.form_file is None else m.form_file),

@@ -83,6 +83,7 @@ def _sheet(v: str) -> str:
 
 Name = Annotated[str, AfterValidator(_name)]
 Names = list[Name]
+Labels = list[str]   # printed texts (aliases of a label)
 NonEmptyNames = Annotated[list[Name], Field(min_length=1)]
 Cell = Annotated[str, AfterValidator(_cell)]
 Col = Annotated[str, AfterValidator(_col)]
@@ -114,6 +115,7 @@ class TextModel(_Model):
     text: str
     style: Style = "label"
     anchor: Name | None = None
+    aliases: Labels = []          # other printed forms of the text (the label-based reader)
 
 
 class FieldModel(_Model):
@@ -135,6 +137,7 @@ class FieldModel(_Model):
     anchor: Name | None = None
     role: FieldRole | None = None
     name: Name | None = None           # the short name in messages (default: the label without 其中: and colons)
+    aliases: Labels = []          # other printed forms of the label (the label-based reader)
 
 
 class ColumnModel(_Model):
@@ -151,6 +154,7 @@ class ColumnModel(_Model):
     role: ColumnRole | None = None
     name: Name | None = None
     to: Col | None = None              # the last column when the column spans several (merged per row)
+    aliases: Labels = []          # other printed forms of the label (the label-based reader)
 
 
 class HighlightModel(_Model):
