@@ -305,10 +305,6 @@ def test_pdfplumber_imported_only_when_needed():
 
 # --- the command line (needs the dispatch of read.py: branch locate) ----------------------------
 
-DISPATCH = pytest.mark.xfail(strict=False, reason="read.py hands %PDF- files to load_pdf on branch locate (issue 12)")
-
-
-@DISPATCH
 @pytest.mark.parametrize("name, make, words", [
     ("encrypted.pdf", lambda: M.pdf([M.Page()], password="pw"), "文件已加密"),
     ("pages.pdf", lambda: M.pdf([M.Page() for _ in range(600)]), "页数 600 超过上限 500"),
