@@ -121,6 +121,16 @@ def test_known_pdf_grid(tmp_path):
     assert sheet.grid == KNOWN_GRID
 
 
+def test_overprinted_glyphs_count_once():
+    p = M.Page()
+    p.box(50, 80, 150, 100)
+    p.box(150, 80, 250, 100)
+    for dx in (0, 0.3):   # bold faked by printing twice, a fraction of a point apart
+        p.text(52 + dx, 85, "项目名称")
+    p.text(152, 85, "党群服务")
+    assert pdf_grid(M.pdf([p]), "x") == [["项目名称", "党群服务"]]
+
+
 def test_two_forms_in_one_pdf_keep_both_titles(tmp_path):
     """A page that starts with the same title rows but then a form's own labels is a new form
     (a 汇总表 printed sheet by sheet), not a continuation: its title rows stay."""

@@ -385,7 +385,12 @@ def _rulings(page) -> dict:
 
 
 def _read_page(page, path, limits: PdfLimits) -> _Page:
-    chars = [c for c in page.chars if c.get("text") and c.get("upright", True)]
+    chars, seen = [], set()
+    for c in page.chars:
+        key = (c.get("text"), round(c["x0"]), round(c["top"]))
+        if c.get("text") and c.get("upright", True) and key not in seen:
+            seen.add(key)   # a glyph printed twice at one place (bold faked by overprinting) once
+            chars.append(c)
     # Every cell the ruling lines enclose, a lone bordered cell too (find_tables drops those).
     settings = _rulings(page)
     n = len(settings["explicit_vertical_lines"]) + len(settings["explicit_horizontal_lines"])
