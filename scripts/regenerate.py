@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from xltools.carry import carry_values  # noqa: E402
 from xltools.fsutil import atomic_write_bytes, safe_filename  # noqa: E402
 from xltools.read import Form  # noqa: E402
-from xltools.spec import kinds, load_spec  # noqa: E402
+from xltools.spec import kinds, load_spec, variants  # noqa: E402
 from xltools.template import template_bytes  # noqa: E402
 
 # samples/<folder>/ ← samples/source/<file>.json (a list of forms as `xltools read` prints them)
@@ -27,6 +27,9 @@ SAMPLE_SETS = {
     "jiuliting-2026": "000_jiuliting_2026.json",   # 九里亭街道: 3 clean submissions, 合计 44,814,165.00
     "hongqiao-2026": "002_hongqiao_2026.json",     # 虹桥镇: 9 submissions with the seed's real defects
 }
+# 九亭镇 2023 (seed 001): two 申报表 in the 2023 layout (variant "2023": no 项目性质, a 项目投入资金构成
+# table), with the seed's defects: the second form has no 计划开始/完成日期 and no 资金构成 row.
+VARIANT_SETS = {"jiuting-2023": ("001_jiuting_2023.json", "2023")}
 # 江川路街道 2026 (seed 003): the 单位整体支出绩效目标申报表 as published (its defects included), and a
 # corrected copy that validates clean: samples/jiangchuan-2026/{原表,修改后}/.
 UNIT_SETS = {
@@ -63,12 +66,16 @@ def build() -> dict[str, bytes]:
     for kind in kinds():
         data, _, _ = template_bytes(load_spec(kind))
         out[f"templates/{kind}.xlsx"] = data
-    for folder, source in SAMPLE_SETS.items():
+        for variant in variants(kind):   # templates/<kind>-<variant>.xlsx: the other layouts
+            data, _, _ = template_bytes(load_spec(kind, variant))
+            out[f"templates/{kind}-{variant}.xlsx"] = data
+    sets = {folder: (source, None) for folder, source in SAMPLE_SETS.items()} | VARIANT_SETS
+    for folder, (source, variant) in sets.items():
         forms = json.loads((ROOT / "samples" / "source" / source).read_text("utf-8"))
         for i, form in enumerate(forms, start=1):
             values = {k: v for k, v in form.items() if k != "表单"}
             values["绩效指标"] = [{k: v for k, v in row.items() if k not in PARSED} for row in form["绩效指标"]]
-            data, _, _ = template_bytes(load_spec(form["表单"]), values)
+            data, _, _ = template_bytes(load_spec(form["表单"], variant), values)
             out[f"samples/{folder}/{i:02d}_{safe_filename(form['项目名称'])}.xlsx"] = data
     for folder, source in UNIT_SETS.items():
         for form in json.loads((ROOT / "samples" / "source" / source).read_text("utf-8")):

@@ -14,8 +14,7 @@ form typed into OUR template (blank template + the person-like filler of tests/h
 the writer's pre-fill) and read back; for the first case it is also written out in full by
 hand. Findings on a foreign file name the cells of THAT file (addresses written by hand).
 
-Until the label-based reader (branch ``locate``: xltools/locate.py, dispatched from read.py)
-is merged, these tests are expected to fail: ``LOCATE`` marks them xfail(strict=False).
+The reader is xltools/locate.py, dispatched from read.py.
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ from xltools.read import read_workbook
 from xltools.spec import load_spec
 from xltools.template import template_bytes
 from xltools.validate import validate_paths
-
-LOCATE = pytest.mark.xfail(strict=False, reason="needs the label-based reader (branch locate, issue 12)")
 
 # --------------------------------------------------------------------------------------------
 # Hand-written forms (short texts; figures in the style of seeds 000, 003, 004)
@@ -439,7 +436,6 @@ def test_hand_written_expectation_is_what_our_template_reads(tmp_path):
     assert_same(ours(tmp_path, "project-target", TARGET_A)[0], TARGET_A_READ)
 
 
-@LOCATE
 @pytest.mark.parametrize("name", list(STYLES))
 def test_project_target_foreign(tmp_path, name):
     path = foreign(tmp_path / f"{name}.xlsx", "Sheet1", [(print_target, TARGET_A, STYLES[name])])
@@ -451,7 +447,6 @@ def test_project_target_foreign(tmp_path, name):
     assert_same(got.data, ours(tmp_path, "project-target", TARGET_A)[0])
 
 
-@LOCATE
 @pytest.mark.parametrize("name", list(STYLES))
 def test_project_selfeval_foreign(tmp_path, name):
     path = foreign(tmp_path / f"{name}.xlsx", "自评", [(print_selfeval, SELFEVAL, STYLES[name], SELFEVAL_TOTAL,
@@ -466,7 +461,6 @@ def test_project_selfeval_foreign(tmp_path, name):
     assert got["总分"] == 96.5 and got["评分等级"] == "优"
 
 
-@LOCATE
 @pytest.mark.parametrize("name", list(STYLES))
 def test_unit_target_foreign(tmp_path, name):
     path = foreign(tmp_path / f"{name}.xlsx", "单位整体", [(print_unit, UNIT, STYLES[name])])
@@ -479,7 +473,6 @@ def test_unit_target_foreign(tmp_path, name):
     assert [r["任务名称"] for r in got["年度重点任务"]] == ["(一) 聚焦品牌提升，增强文化辐射力。", "(二) 体育场地普查"]
 
 
-@LOCATE
 @pytest.mark.parametrize("name", ["plain", "shifted"])
 def test_summary_on_one_sheet(tmp_path, name):
     """A 汇总 published as one sheet (seed 000): its title, then each 申报表 in turn → one form
@@ -498,7 +491,6 @@ def test_summary_on_one_sheet(tmp_path, name):
     assert sum(f.data["年度资金"]["年度资金申请总额"] for f in result.forms) == 36118005.0 + 5721160.0 + 2975000.0
 
 
-@LOCATE
 def test_findings_name_the_foreign_cells(tmp_path):
     """SHIFTED starts at C4 with an empty column after each label: title row 4, year row 5,
     项目名称 row 6, 主管部门 row 7, the dates row 8 (计划开始日期 C8, value E8; 计划完成日期 F8,
@@ -507,13 +499,13 @@ def test_findings_name_the_foreign_cells(tmp_path):
     form = copy.deepcopy(TARGET_A)
     form["计划完成日期"] = None
     form["绩效指标"][2]["指标值"] = None
-    path = foreign(tmp_path / "退回.xlsx", "申报表（定稿）", [(print_target, form, SHIFTED)])
+    path = foreign(tmp_path / "退回.xlsx", "申报表（定稿）", [(print_target, form, SHIFTED)],
+                   row0=SHIFTED.row0, col0=SHIFTED.col0)   # from C4, as said above
     report = validate_paths([path])
     got = sorted((f.rule, f.sheet, f.cell) for f in report.findings if f.is_error)
     assert got == [("required", "申报表（定稿）", "H8"), ("value-empty", "申报表（定稿）", "H18")]
 
 
-@LOCATE
 def test_findings_in_a_summary_sheet_name_each_forms_cells(tmp_path):
     """In the one-sheet 汇总 (PLAIN, from A1): title row 1, blank row 2, the first form from
     row 3 (TARGET_B: 6 indicators → its header row 3+11 = 14, rows 15–20), a blank row 21, the

@@ -80,6 +80,19 @@ def _kind_help() -> str:
 KIND_HELP = _kind_help()
 
 
+def _variant_help() -> str:
+    from .spec import variants
+
+    try:
+        have = [f"{k} 的 {'、'.join(v)}" for k in kinds() if (v := variants(k))]
+    except XltoolsError:
+        have = []
+    return "表单的其他版式（印刷格式）" + (f"：{'；'.join(have)}" if have else "") + "；不加为当前版式"
+
+
+VARIANT_HELP = _variant_help()
+
+
 def _use_schemas(value: Path | None) -> Path | None:
     if value is not None:
         from .spec import use_schemas
@@ -102,6 +115,19 @@ def _kind(value: str) -> str:
         choices = "、".join(f"{k}（{load_spec(k).name}）" for k in names)
         raise UsageError(f"未知的表单类型「{value}」；可用：{choices}。")
     return value
+
+
+def _variant(kind: str, value: str | None) -> str | None:
+    """A layout named with --variant, checked against the variants of ``kind``."""
+    from .spec import layouts, load_spec, variants
+
+    if value is None or value in variants(kind):
+        return value
+    others = [s for s in layouts(kind) if s.variant]
+    if not others:
+        raise UsageError(f"{load_spec(kind).name}（{kind}）只有一种版式，不能使用 --variant。")
+    choices = "、".join(f"{s.variant}（{s.description or s.layout}）" for s in others)
+    raise UsageError(f"未知的版式「{value}」；{kind} 可用的版式：{choices}（不加 --variant 为当前版式）。")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +212,7 @@ def template(
              "已存在的文件保留不动（可能已填写）")] = None,
     from_: Annotated[Path | None, typer.Option(
         "--from", help="由填好的申报表（或汇总表、或一个文件夹的申报表）生成自评表：项目、预算和指标带入并锁定")] = None,
+    variant: Annotated[str | None, typer.Option(help=VARIANT_HELP, metavar="版式")] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
@@ -199,14 +226,16 @@ def template(
     from .template import read_units_csv, template_batch, template_workbook, templates_from
 
     kind = _kind(kind)
-    spec = load_spec(kind)
+    variant = _variant(kind, variant)
+    spec = load_spec(kind, variant)
     main = spec.indicators or (spec.tables[0] if spec.tables else None)   # the table --rows sizes
     floor = main.min_rows if main else 0
     if rows is not None and rows < floor:
         raise UsageError(f"--rows 至少为 {floor}（{spec.name}的「{main.label}」至少 {floor} 行）。")
     prefills = {"--year": year, "--dept": dept, "--unit": unit, "--name": name}
     if from_ is not None:
-        given = [k for k, v in prefills.items() if v is not None] + (["--batch"] if batch else [])
+        given = [k for k, v in prefills.items() if v is not None] + (["--batch"] if batch else []) + (
+            ["--variant"] if variant else [])
         if given:
             raise UsageError(f"--from 不能与 {'、'.join(given)} 同时使用：带入的内容全部来自 --from 的表。")
         made = templates_from(kind, from_, out, rows=rows, force=force, progress=_progress())
@@ -220,7 +249,8 @@ def template(
     if batch is None:
         if out.suffix.lower() != ".xlsx":
             raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
-        res = template_workbook(kind, out, year=year, dept=dept, unit=unit, name=name, rows=rows, force=force)
+        res = template_workbook(kind, out, year=year, dept=dept, unit=unit, name=name, rows=rows, force=force,
+                                variant=variant)
         _out(f"{res.path}\n")
         _err(f"已生成模板 {res.path}（绩效指标 {res.rows} 行）")
         return
@@ -232,7 +262,7 @@ def template(
         raise UsageError(f"找不到文件：{batch}")
     units = read_units_csv(batch, spec)
     made = template_batch(kind, units, out, year=year, dept=dept, name=name, rows=rows,
-                          progress=_progress(), force=force)
+                          progress=_progress(), force=force, variant=variant)
     for path in made.existing:
         _err(f"已存在，跳过（未改动）：{path}")
     _out("".join(f"{res.path}\n" for res in made.made))

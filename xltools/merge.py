@@ -59,8 +59,9 @@ def _sheet_name(i: int, name: str | None, taken: set[str]) -> str:
 
 
 def group_key(form: Form) -> tuple:
-    """Forms that go into one 汇总表: the same kind and the same ``group_by`` values."""
-    return (form.kind,) + tuple(form.data.get(k) for k in form.spec.group_by)
+    """Forms that go into one 汇总表: the same kind (whatever their layouts) and the same
+    ``group_by`` values."""
+    return (form.kind,) + tuple(form.data.get(k) for k in load_spec(form.kind).group_by)
 
 
 def output_name(spec: FormSpec, key: tuple) -> str:
@@ -132,7 +133,7 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
         targets = {key: out for key in groups}
     else:
         taken: set[str] = set()
-        targets = {key: out / unique_name(output_name(forms[0].spec, key)[:-5], taken)
+        targets = {key: out / unique_name(output_name(load_spec(key[0]), key)[:-5], taken)
                    for key, forms in groups.items()}
     # Never over an input (a 汇总表 found in the input folder and skipped is not one).
     skipped = {file for file, _ in result.report.skipped}
@@ -205,7 +206,9 @@ def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int, progress=SILEN
 
 
 def write_summary(target: Path, forms: list[Form]) -> None:
-    spec = forms[0].spec
+    """One 汇总表 of forms of one kind: the overview and 指标明细 in the kind's own layout, each
+    project sheet in its form's layout (a variant's sheets are listed in the metadata)."""
+    spec = load_spec(forms[0].kind)
     with atomic_path(target) as tmp:
         wb = new_workbook(str(tmp))
         styles = Styles(wb, editable=False)
@@ -215,14 +218,18 @@ def write_summary(target: Path, forms: list[Form]) -> None:
         name_key = spec.identity[0]  # 项目名称
         names = [_sheet_name(i, f.data.get(name_key), taken) for i, f in enumerate(forms, start=1)]
         _write_overview(overview, spec, forms, names, fmt)
-        writer = SheetWriter(wb, spec, editable=False, styles=styles)
+        writers: dict[str | None, SheetWriter] = {}
         for form, name in zip(forms, names):
-            writer.write(wb.add_worksheet(name), form.data)
+            if form.variant not in writers:
+                writers[form.variant] = SheetWriter(wb, form.spec, editable=False, styles=styles)
+            writers[form.variant].write(wb.add_worksheet(name), form.data)
         if spec.indicators is not None:
             _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
         first = forms[0].data
+        layouts = {name: form.variant for form, name in zip(forms, names) if form.variant}
         write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "summary",
-                        **{k: first.get(k) or "" for k in spec.group_by}, "forms": names})
+                        **{k: first.get(k) or "" for k in spec.group_by}, "forms": names,
+                        **({"variants": layouts} if layouts else {})})
         overview.activate()
         wb.close()
 

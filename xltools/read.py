@@ -24,7 +24,20 @@ from .errors import MissingPath, UnreadableFile
 from .indicators import parse_target
 from .rules import Finding, Rule
 from .safety import precheck
-from .spec import LISTS_SHEET, META_SHEET, Column, FormSpec, Table, a1, compute, get_path, kinds, load_spec
+from .spec import (
+    LISTS_SHEET,
+    META_SHEET,
+    Column,
+    FormSpec,
+    Table,
+    a1,
+    compute,
+    get_path,
+    kinds,
+    layouts,
+    load_spec,
+    variants,
+)
 
 Grid = list[list]
 
@@ -41,10 +54,12 @@ class Form:
     stored: dict[str, object] = field(default_factory=dict)     # total key → value found in the file
     next_row: dict[str, str] = field(default_factory=dict)      # table key → A1 where a new row goes
     computed: dict[str, object] = field(default_factory=dict)   # computed field key → recomputed value
+    variant: str | None = None                                  # its layout: None for the kind's own
 
     @property
     def spec(self) -> FormSpec:
-        return load_spec(self.kind)
+        """The spec of this form's layout (its variant's, if it has one)."""
+        return load_spec(self.kind, self.variant)
 
     def identity(self) -> tuple:
         return tuple(self.data.get(k) for k in self.spec.identity)
@@ -84,6 +99,9 @@ class Sheet:
     name: str
     visible: str      # "visible", "hidden", "veryhidden"
     grid: Grid
+    # A grid made from text (a .txt, a PDF's text layer): the 1-based line of the source file
+    # each grid row came from; cells are then named ``第N行`` (see xltools/locate.py).
+    lines: list[int] | None = None
 
     def at(self, row: int, col: int):
         if 0 <= row < len(self.grid):
@@ -135,7 +153,8 @@ def load_sheets(path: str | Path) -> list[Sheet]:
                     raise
                 raise UnreadableFile(str(path), Rule.FILE_UNREADABLE.code,
                                      Rule.FILE_UNREADABLE.format(reason=f"工作表「{meta.name}」: {_short(exc)}")) from exc
-            if r0 or c0:
+            # skip_empty_area=False gives the grid from A1; older readers gave it from `start`
+            if (r0 or c0) and len(rows) < r0 + getattr(s, "height", len(rows)):
                 rows = [[""] * (len(rows[0]) + c0 if rows else c0)] * r0 + [[""] * c0 + list(r) for r in rows]
             sheets.append(Sheet(meta.name, vis, rows))
     finally:
@@ -173,6 +192,7 @@ def _title_position(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
 
 
 def _label_score(sheet: Sheet, spec: FormSpec, dr: int, dc: int) -> float:
+    """The share of the spec's labels (of fields not below a table) found where it puts them."""
     labelled = [f for f in spec.fields if f.label_area is not None and f.anchor is None]
     hits = sum(label_key(sheet.at(f.label_area.row + dr, f.label_area.col + dc)) == label_key(f.label)
                for f in labelled)
@@ -181,15 +201,34 @@ def _label_score(sheet: Sheet, spec: FormSpec, dr: int, dc: int) -> float:
 
 def _locate(sheet: Sheet, spec: FormSpec) -> tuple[int, int] | None:
     """The (row, col) shift of this sheet's layout against the spec, or None if it is not the form."""
-    if _label_score(sheet, spec, 0, 0) >= 0.75:
-        return 0, 0
+    got = _scored(sheet, spec)
+    return got[1] if got else None
+
+
+def _scored(sheet: Sheet, spec: FormSpec) -> tuple[float, tuple[int, int]] | None:
+    """(label score, shift) of this sheet against the spec's layout, or None if it is not the form."""
+    score = _label_score(sheet, spec, 0, 0)
+    if score >= 0.75:
+        return score, (0, 0)
     pos = _title_position(sheet, spec)
     title = next((t for t in spec.texts if t.style == "title"), None)
     if pos and title:
         dr, dc = pos[0] - title.area.row, pos[1] - title.area.col
-        if _label_score(sheet, spec, dr, dc) >= 0.75:
-            return dr, dc
+        score = _label_score(sheet, spec, dr, dc)
+        if score >= 0.75:
+            return score, (dr, dc)
     return None
+
+
+def _locate_layout(sheet: Sheet, specs: list[FormSpec]) -> tuple[FormSpec, tuple[int, int]] | None:
+    """The layout (a kind's own or a variant) whose labels fit this sheet best, and its shift; on a
+    tie the first of ``specs`` (the kind's own layout)."""
+    best = None
+    for spec in specs:
+        got = _scored(sheet, spec)
+        if got and (best is None or got[0] > best[0]):
+            best = (got[0], spec, got[1])
+    return (best[1], best[2]) if best else None
 
 
 def _find_header(sheet: Sheet, table: Table, dr: int, dc: int) -> int | None:
@@ -210,43 +249,133 @@ def _not_a_form(path) -> UnreadableFile:
     return UnreadableFile(str(path), Rule.NOT_A_FORM.code, Rule.NOT_A_FORM.format(kinds=names))
 
 
+def _meta_variants(file: str, kind: str, meta: dict) -> dict[str | None, str | None]:
+    """Sheet name → variant from the metadata: ``variant`` for the workbook (key None), and a
+    汇总表's ``variants`` ({sheet: variant}) for sheets in another layout. An unknown variant
+    (a template of a newer xltools) cannot be read reliably: :class:`UnreadableFile`."""
+    out: dict[str | None, str | None] = {None: clean_text(meta.get("variant"))}
+    raw = meta.get("variants")
+    if raw not in (None, ""):
+        try:
+            given = json.loads(str(raw))
+        except ValueError:
+            given = None
+        if isinstance(given, dict):
+            out.update((str(k), clean_text(v)) for k, v in given.items())
+    have = variants(kind)
+    for v in out.values():
+        if v is not None and v not in have:
+            names = "、".join(f"{s.layout} ({s.kind}{f' --variant {s.variant}' if s.variant else ''})"
+                             for k in kinds() for s in layouts(k))
+            raise UnreadableFile(file, Rule.UNKNOWN_KIND.code,
+                                 Rule.UNKNOWN_KIND.format(kind=f"{kind} --variant {v}", kinds=names))
+    return out
+
+
 def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
-    """Read every form in one workbook. Raises :class:`UnreadableFile` when there is none."""
+    """Read every form in one workbook. Raises :class:`UnreadableFile` when there is none.
+
+    With metadata, each sheet is read in the layout the metadata names (a kind, and its variant
+    for the workbook or, in a 汇总表, per sheet); without, in the layout of any kind whose labels
+    fit the sheet best (its own or a variant's)."""
     file = display or str(path)
+    loaded = _load_other(path)
+    if loaded is not None:   # a PDF or a text: no metadata, no template layout; read by labels
+        return _by_labels(loaded, file, None)
     sheets = load_sheets(path)
     meta = _meta(sheets)
-    candidates: list[tuple[Sheet, FormSpec]] = []
     role = "form"
+    located: list[tuple[Sheet, FormSpec, tuple[int, int]]] = []
     if meta and meta.get("kind") is not None:
         kind = str(meta.get("kind"))
         if kind not in kinds():
             names = "、".join(f"{load_spec(k).name} ({k})" for k in kinds())
             raise UnreadableFile(file, Rule.UNKNOWN_KIND.code, Rule.UNKNOWN_KIND.format(kind=kind, kinds=names))
-        spec = load_spec(kind)
+        by_sheet = _meta_variants(file, kind, meta)
         version = to_year(meta.get("version"))
-        if not isinstance(version, int) or version > spec.version:
-            raise UnreadableFile(file, Rule.SPEC_NEWER.code,
-                                 Rule.SPEC_NEWER.format(found=version, supported=spec.version))
+        supported = min(load_spec(kind, v).version for v in set(by_sheet.values()))
+        if not isinstance(version, int) or version > supported:
+            raise UnreadableFile(file, Rule.SPEC_NEWER.code, Rule.SPEC_NEWER.format(found=version, supported=supported))
         role = str(meta.get("role") or "form")
-        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)]
+        for s in sheets:
+            if s.name in (META_SHEET, LISTS_SHEET):
+                continue
+            spec = load_spec(kind, by_sheet.get(s.name, by_sheet[None]))
+            shift = _locate(s, spec)
+            if shift is not None:
+                located.append((s, spec, shift))
     else:
-        specs = [load_spec(k) for k in kinds()]
-        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)
-                      for spec in specs if _title_position(s, spec)]
-    forms = []
-    for sheet, spec in candidates:
-        shift = _locate(sheet, spec)
-        if shift is not None:
-            forms.append(extract(sheet, spec, file, shift))
+        # Not made from our template (or its metadata was lost): read by the printed labels,
+        # which holds for our own layout too; the positional reader is the fallback.
+        try:
+            return _by_labels(sheets, file, meta)
+        except UnreadableFile:
+            pass
+        families = [list(layouts(k)) for k in kinds()]
+        for s in sheets:
+            if s.name in (META_SHEET, LISTS_SHEET):
+                continue
+            for family in families:
+                titled = [spec for spec in family if _title_position(s, spec)]
+                got = _locate_layout(s, titled) if titled else None
+                if got is not None:
+                    located.append((s, *got))
+    forms = [extract(sheet, spec, file, shift) for sheet, spec, shift in located]
+    if not forms:   # not our layout (typed into another grid, exported by another system): by labels
+        return _by_labels(sheets, file, meta)
+    made_by_merge = role == "summary"
+    if len(forms) > 1:
+        role = "summary"
+    return ReadResult(file, forms, role, made_by_merge=made_by_merge)
+
+
+def _titles(sheet: Sheet) -> int:
+    """How many form titles (of any kind) the sheet prints."""
+    want = {label_key(load_spec(k, v).title) for k in kinds() for v in (None, *variants(k))}
+    return sum(1 for row in sheet.grid for v in row if v not in (None, "") and label_key(v) in want)
+
+
+def _by_labels(sheets: list[Sheet], file: str, meta: dict | None) -> ReadResult:
+    """The forms found by their printed labels (xltools/locate.py), or the reason there is none."""
+    from .locate import find_forms
+
+    forms, findings = find_forms(sheets, file)
     if not forms:
         if meta and meta.get("kind") is not None:  # ours, but rows or columns were moved
             spec = load_spec(str(meta["kind"]))
             raise UnreadableFile(file, Rule.LAYOUT_CHANGED.code, Rule.LAYOUT_CHANGED.format(name=spec.name))
         raise _not_a_form(file)
-    made_by_merge = role == "summary"
-    if len(forms) > 1:
-        role = "summary"
-    return ReadResult(file, forms, role, made_by_merge=made_by_merge)
+    role = "summary" if len(forms) > 1 else "form"
+    made_by_merge = bool(meta) and str(meta.get("role") or "") == "summary"
+    return ReadResult(file, forms, role, findings=findings, made_by_merge=made_by_merge)
+
+
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".csv")
+
+
+def _load_other(path: str | Path) -> list[Sheet] | None:
+    """A PDF (by its ``%PDF-`` signature) or a text file (a .txt, or text under any name that is
+    not a workbook's) as grids; None for anything else (a workbook, or what the workbook
+    pre-check refuses with its own message)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return None
+    if head.lstrip(b"\xef\xbb\xbf").lstrip()[:5] == b"%PDF-":
+        try:
+            from .pdfin import load_pdf
+        except ImportError:
+            return None
+        return load_pdf(p)
+    if not head or head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or p.suffix.lower() in _WORKBOOK_SUFFIXES:
+        return None
+    try:
+        from .textin import load_text
+    except ImportError:
+        return None
+    return load_text(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +391,7 @@ def _set(data: dict, path: tuple[str, ...], value) -> None:
 
 def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0, 0)) -> Form:
     dr, dc = shift
-    form = Form(spec.kind, {}, file, sheet.name)
+    form = Form(spec.kind, {}, file, sheet.name, variant=spec.variant)
     flat: dict = {"表单": spec.kind}
     rows: dict[str, int] = {}
     for table in spec.tables:
@@ -286,8 +415,8 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
         _set(flat, f.path, value)
     compute(spec, flat)
     form.computed = {f.key: get_path(flat, f.path) for f in spec.totals}
-    for key in spec.empty_lists:
-        flat.setdefault(key, [])
+    for key, value in spec.empty().items():   # keys of the kind this layout does not carry
+        flat.setdefault(key, value)
     form.data = {k: flat.get(k) for k in spec.key_order}
     return form
 
@@ -303,15 +432,16 @@ def _column_value(sheet: Sheet, row: int, col: Column, dc: int):
 
 
 def _table_end(sheet: Sheet, spec: FormSpec, table: Table, header: int, dc: int) -> int:
-    """The first sheet row after the table: the row of the first label anchored below it
-    (e.g. 总分), else the end of the sheet."""
-    below = [f for f in spec.anchored(table.key) if f.label_area is not None]
+    """The first sheet row after the table: the row of the first label or text anchored below
+    it (e.g. 总分, 项目投入资金构成：), else the end of the sheet."""
+    below = [(f.label_area, f.label) for f in spec.anchored(table.key) if f.label_area is not None]
+    below += [(t.area, t.text) for t in spec.texts if t.anchor == table.key]
     if below:
-        first = min(below, key=lambda f: f.label_area.row)
-        want, col = label_key(first.label), first.label_area.col + dc
+        area, text = min(below, key=lambda x: x[0].row)
+        want, col = label_key(text), area.col + dc
         for r in range(header + 1, len(sheet.grid)):
             if label_key(sheet.at(r, col)) == want:
-                return r - first.label_area.row
+                return r - area.row
     return len(sheet.grid)
 
 

@@ -137,6 +137,13 @@ class Rule(Enum):
                                 "「{name}」（{rest}）重复提交：{other} 中已有同一份{kind}，请删除其中一份。")
     BUDGET_UNBALANCED = RuleDef("budget-unbalanced", ERROR,
                                 "「{name}」不平衡：{sums}（{unit}），应相等，请核对各项金额。")
+    COMPOSITION_UNBALANCED = RuleDef("composition-unbalanced", ERROR,
+                                     "「{name}」的{column}合计为 {composed}{note}，而{total_label}为 {total}（{unit}），"
+                                     "两者应相等；请补填或更正「{name}」的{column}，或核对{total_label}。")
+
+    # --- reading printed forms (xltools/locate.py) -------------------------------------------
+    IMPORT_AMBIGUOUS = RuleDef("import-ambiguous", WARNING,
+                               "此处的内容不能唯一确定：{what}；已按{assumed}读取，请对照原表核对。")
 
     @property
     def code(self) -> str:

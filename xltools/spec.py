@@ -3,6 +3,11 @@
 Everything that knows where a label or an input sits — the template writer, the reader,
 the validator and the merger — asks a :class:`FormSpec`. Nothing else in the package writes
 a cell address or a printed label.
+
+A kind may have other printed layouts, its *variants*: ``schemas/<kind>-<variant>.toml`` says
+``extends = "<kind>"``, ``variant = "<name>"`` and how it differs (see :func:`_extend`), and is
+resolved at load into an ordinary :class:`FormSpec` (``load_spec(kind, variant)``) whose JSON keys
+are the kind's: a key the layout does not carry reads as ``[]`` (a table) or ``None``.
 """
 
 from __future__ import annotations
@@ -132,6 +137,7 @@ class Text:
     text: str
     style: str
     anchor: str | None = None
+    aliases: tuple[str, ...] = ()   # other printed forms of the text (the label-based reader)
 
 
 _LABEL_PREFIX = re.compile(r"^其中\s*[:：]\s*")
@@ -159,6 +165,7 @@ class Field:
     anchor: str | None = None       # a table key: rows count from the first row below that table
     role: str | None = None         # one of FIELD_ROLES
     short: str | None = None        # the spec's `name`: the short name in messages
+    aliases: tuple[str, ...] = ()   # other printed forms of the label (the label-based reader)
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -192,6 +199,7 @@ class Column:
     role: str | None = None         # one of COLUMN_ROLES
     short: str | None = None
     last: int | None = None         # the last sheet column when the column spans several (merged per row)
+    aliases: tuple[str, ...] = ()   # other printed forms of the label (the label-based reader)
 
     @property
     def letter(self) -> str:
@@ -304,7 +312,6 @@ class FormSpec:
     key_order: tuple[str, ...]
     identity: tuple[str, ...]
     group_by: tuple[str, ...]
-    empty_lists: tuple[str, ...]
     lists: dict[str, tuple[str, ...]]
     texts: tuple[Text, ...]
     fields: tuple[Field, ...]
@@ -320,6 +327,19 @@ class FormSpec:
     balances: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()   # (name, sides): Σ of each side equal
     hierarchy: Hierarchy | None = None
     source: Path | None = field(default=None, compare=False)
+    variant: str | None = None                 # the layout: None for the kind's own, else a variant name
+    description: str = ""                      # of a variant: what sets its layout apart (messages, help)
+    absent: tuple[tuple[str, bool], ...] = ()  # keys of key_order this layout does not carry: (key, is a table)
+
+    def empty(self) -> dict:
+        """What the keys this layout does not carry read as: ``[]`` for a table (another layout
+        of the kind has it), else ``None`` — so every layout of a kind gives the same JSON keys."""
+        return {k: ([] if is_table else None) for k, is_table in self.absent}
+
+    @property
+    def layout(self) -> str:
+        """The kind and its layout in words: 项目支出绩效目标申报表, or …（2023 版式）."""
+        return self.name if self.variant is None else f"{self.name}（{self.variant} 版式）"
 
     def field(self, key: str) -> Field:
         for f in self.fields:
@@ -505,17 +525,19 @@ def use_schemas(path: str | os.PathLike | None) -> Path:
 
 def clear_caches() -> None:
     """Forget every loaded spec and list (after the files or the folder changed)."""
-    for fn in (_schemas_dir, _kinds, _load_spec, _load_lists):
+    for fn in (_schemas_dir, _kinds, _variant_files, _load_spec, _load_lists):
         fn.cache_clear()
 
 
 def kinds() -> tuple[str, ...]:
     """The form kinds with a spec in the schemas folder (files declaring `kind`), by file name.
-    Cheap: the files are not parsed (no pydantic on the ``xltools --help`` path)."""
+    Cheap: the files are not parsed (no pydantic on the ``xltools --help`` path). Variants
+    (files declaring ``extends``) are layouts of a kind, not kinds: see :func:`variants`."""
     return _kinds(schemas_dir())
 
 
 _KIND_RE = re.compile(r"^\s*kind\s*=", re.M)
+_EXTENDS_RE = re.compile(r"^\s*extends\s*=", re.M)
 
 
 @cache
@@ -526,32 +548,156 @@ def _kinds(folder: Path) -> tuple[str, ...]:
     return out
 
 
-def load_spec(kind: str) -> FormSpec:
-    """The spec of ``kind``, validated (:class:`ConfigError` when its file or lists are wrong)."""
+def variants(kind: str) -> tuple[str, ...]:
+    """The variant names of ``kind`` (its other printed layouts, e.g. ``("2023",)``), sorted;
+    the kind's own layout is not among them. A variant is a file ``<kind>-<variant>.toml``
+    declaring ``extends = "<kind>"`` and ``variant = "<variant>"``."""
+    return tuple(sorted(_variant_files(schemas_dir()).get(kind, {})))
+
+
+@cache
+def _variant_files(folder: Path) -> dict[str, dict[str, Path]]:
+    """kind → variant → file, for every variant file of the folder (parsed with tomllib only)."""
+    out: dict[str, dict[str, Path]] = {}
+    for path in sorted(folder.glob("*.toml")):
+        text = _read_text(path)
+        if not _EXTENDS_RE.search(text) or _KIND_RE.search(text):
+            continue   # a kind (its kind = … wins, and says what is wrong when loaded) or a list file
+        data = _parse(path)
+        extends, name = data.get("extends"), data.get("variant")
+        problems = []
+        if not isinstance(extends, str) or extends not in _kinds(folder):
+            problems.append(("extends", f"应为本目录中的一种表单类型：{'、'.join(_kinds(folder))}，实际为 {extends!r}"))
+        if not isinstance(name, str) or not name.strip():
+            problems.append(("variant", "缺少这个键（必填）：版式名称，如 \"2023\"" if name is None else
+                             f"应为文字（版式名称，如 \"2023\"），实际为 {name!r}"))
+        elif isinstance(extends, str) and path.stem != f"{extends}-{name}":
+            problems.append(("variant", f"文件名应为 {extends}-{name}.toml，实际为 {path.name}"))
+        if problems:
+            raise _config_error(path, problems)
+        out.setdefault(extends, {})[name] = path
+    return out
+
+
+def load_spec(kind: str, variant: str | None = None) -> FormSpec:
+    """The spec of ``kind`` — of its variant ``variant`` (a layout declared by
+    ``<kind>-<variant>.toml``), else of its own layout — validated (:class:`ConfigError` when its
+    file or lists are wrong, :class:`SpecError` for an unknown kind or variant)."""
     folder = schemas_dir()
     if kind not in _kinds(folder):
         raise SpecError(f"未知的表单类型 {kind}；可用：{'、'.join(_kinds(folder))}")
-    got = _load_spec(folder, kind)
+    if variant is not None and variant not in _variant_files(folder).get(kind, {}):
+        have = variants(kind)
+        raise SpecError(f"表单类型 {kind} 没有版式「{variant}」；"
+                        + (f"可用：{'、'.join(have)}" if have else "它只有一种版式"))
+    got = _load_spec(folder, kind, variant)
     if isinstance(got, ConfigError):
         raise ConfigError(got.message, got.file, got.keys)  # a fresh one: no traceback piles up
     return got
 
 
+def layouts(kind: str) -> tuple[FormSpec, ...]:
+    """Every layout of ``kind``: its own spec first, then one per variant."""
+    return (load_spec(kind),) + tuple(load_spec(kind, v) for v in variants(kind))
+
+
 def load_all() -> dict[str, FormSpec]:
     """Every kind of the schemas folder, loaded and validated: a command can check its whole
     configuration once, up front (:class:`ConfigError` at the first wrong file). Called before
-    a pool of readers is forked, it also spares every worker the load (they inherit the cache)."""
-    return {k: load_spec(k) for k in kinds()}
+    a pool of readers is forked, it also spares every worker the load (they inherit the cache).
+    Variants are loaded (and checked) too; the dict holds each kind's own layout."""
+    out = {}
+    for k in kinds():
+        out[k] = layouts(k)[0]
+    return out
 
 
 @cache
-def _load_spec(folder: Path, kind: str) -> FormSpec | ConfigError:
+def _load_spec(folder: Path, kind: str, variant: str | None = None) -> FormSpec | ConfigError:
     # A failure is cached too: a pool of readers meets it once per file, and must stop fast.
     try:
         path = folder / f"{kind}.toml"
-        return _build(_parse(path), path)
+        base = _parse(path)
+        family = _family_tables(folder, kind, base)
+        if variant is None:
+            return _build(base, path, family=family)
+        got = _load_spec(folder, kind, None)   # the base first: its errors are named as its own
+        if isinstance(got, ConfigError):
+            return got
+        vpath = _variant_files(folder)[kind][variant]
+        patch = _check_variant(vpath)
+        have = {x.get("key") for k in ("fields", "tables") for x in base.get(k, []) if isinstance(x, dict)}
+        have |= set(base.get("lists", {}))
+        unknown = [(f"drop[{i}]", f"「{k}」不是「{kind}」的字段、表格或下拉列表")
+                   for i, k in enumerate(patch.get("drop", [])) if k not in have]
+        if unknown:
+            raise _config_error(vpath, unknown)
+        return _build(_extend(base, patch), vpath, variant=variant, description=patch.get("description", ""),
+                      family=family)
     except ConfigError as exc:
         return exc
+
+
+def _family_tables(folder: Path, kind: str, base: dict) -> frozenset[str]:
+    """The table keys of every layout of a kind (its own and its variants'), from the files as
+    written: a key of ``key_order`` that a layout does not carry reads as [] when it is one."""
+    out = set()
+    for data in [base] + [_parse(p) for p in _variant_files(folder).get(kind, {}).values()]:
+        tables = data.get("tables")
+        out |= {t["key"] for t in tables if isinstance(t, dict) and isinstance(t.get("key"), str)} \
+            if isinstance(tables, list) else set()
+    return frozenset(out)
+
+
+def _check_variant(path: Path) -> dict:
+    """A variant file, validated against its typed schema (specschema.VariantFile)."""
+    from . import specschema
+
+    data = _parse(path)
+    _, problems = specschema.validate(specschema.VariantFile, data)
+    if problems:
+        raise _config_error(path, problems)
+    return data
+
+
+# How a variant changes its base, by key of the spec file: a list of items matched by one of
+# their keys (an item with a new key is added; `columns` of a table are replaced as a whole),
+# a table of named entries (merged by name), or anything else (replaced).
+_ITEMS_BY = {"fields": ("key",), "tables": ("key",), "texts": ("cell", "anchor"), "balances": ("name",)}
+_MERGED = ("lists", "carry")
+_VARIANT_ONLY = ("extends", "variant", "drop", "description")
+
+
+def _extend(base: dict, patch: dict) -> dict:
+    """The spec of a variant as one spec file: ``base`` changed by ``patch`` (see _ITEMS_BY),
+    less the fields, tables and lists ``patch["drop"]`` names (also left out of ``summary_columns``)."""
+    import copy
+
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if key in _VARIANT_ONLY:
+            continue
+        if key in _ITEMS_BY:
+            ident = _ITEMS_BY[key]
+            items = out.setdefault(key, [])
+            for item in value:
+                at = next((i for i, old in enumerate(items)
+                           if all(old.get(k) == item.get(k) for k in ident)), None)
+                if at is None:
+                    items.append(copy.deepcopy(item))
+                else:
+                    items[at] = dict(items[at], **copy.deepcopy(item))
+        elif key in _MERGED:
+            out[key] = dict(out.get(key, {}), **copy.deepcopy(value))
+        else:
+            out[key] = copy.deepcopy(value)
+    dropped = set(patch.get("drop", ()))
+    for key in ("fields", "tables"):
+        out[key] = [x for x in out.get(key, []) if x.get("key") not in dropped]
+    out["lists"] = {k: v for k, v in out.get("lists", {}).items() if k not in dropped}
+    if "summary_columns" in out:
+        out["summary_columns"] = [k for k in out["summary_columns"] if k not in dropped]
+    return out
 
 
 def _read_text(path: Path) -> str:
@@ -634,13 +780,14 @@ def _area(ref: str | None) -> Area | None:
     return Area.parse(ref) if ref else None
 
 
-def _build(data: dict, source: Path) -> FormSpec:
+def _build(data: dict, source: Path, *, variant: str | None = None, description: str = "",
+           family: frozenset[str] = frozenset()) -> FormSpec:
     from . import specschema
 
     m, problems = specschema.validate(specschema.SpecFile, data)
     if problems:
         raise _config_error(source, problems)
-    if m.kind != source.stem:
+    if variant is None and m.kind != source.stem:
         raise _config_error(source, [("kind", f"应与文件名一致：\"{source.stem}\"，实际为 \"{m.kind}\"")])
     hierarchy = None
     if m.indicators:
@@ -654,7 +801,7 @@ def _build(data: dict, source: Path) -> FormSpec:
             required=f.required, list=f.list, prompt=f.prompt, sum_of=tuple(f.sum_of), label_style=f.label_style,
             derive=f.derive or ("sum" if f.type == "total" else None),
             args=tuple(f.sum_of if f.args is None else f.args), value=f.value, anchor=f.anchor,
-            role=f.role, short=f.name,
+            role=f.role, short=f.name, aliases=tuple(f.aliases),
         )
         for f in m.fields
     )
@@ -665,7 +812,7 @@ def _build(data: dict, source: Path) -> FormSpec:
             columns=tuple(
                 Column(key=c.key, label=c.label, col=col_index(c.col.strip()), type=c.type, required=c.required,
                        list=c.list, cascade_from=c.cascade_from, prompt=c.prompt, role=c.role, short=c.name,
-                       last=col_index(c.to.strip()) if c.to else None)
+                       last=col_index(c.to.strip()) if c.to else None, aliases=tuple(c.aliases))
                 for c in t.columns
             ),
             required=t.required, hierarchy=t.hierarchy, highlights=tuple(h.when for h in t.highlights),
@@ -677,9 +824,9 @@ def _build(data: dict, source: Path) -> FormSpec:
     spec = FormSpec(
         kind=m.kind, version=m.version, title=m.title, name=m.name, sheet=m.sheet, money_unit=m.money_unit,
         columns=tuple(m.columns), key_order=tuple(m.key_order), identity=tuple(m.identity),
-        group_by=tuple(m.group_by), empty_lists=tuple(m.empty_lists),
+        group_by=tuple(m.group_by),
         lists={k: tuple(v) for k, v in m.lists.items()},
-        texts=tuple(Text(Area.parse(x.cell), x.text, x.style, x.anchor) for x in m.texts),
+        texts=tuple(Text(Area.parse(x.cell), x.text, x.style, x.anchor, tuple(x.aliases)) for x in m.texts),
         fields=fields, tables=tables, hierarchy=hierarchy, summary_title=m.summary_title,
         summary_columns=tuple(m.summary_columns),
         short_name=m.short_name or m.name, form_file=tuple(m.identity if m.form_file is None else m.form_file),
@@ -688,6 +835,9 @@ def _build(data: dict, source: Path) -> FormSpec:
         period=tuple(m.period) or tuple(f.key for r in ("start", "end") for f in fields if f.role == r),
         checks=tuple(m.checks), source=source,
         balances=tuple((b.name, tuple(tuple(side) for side in b.sides)) for b in m.balances),
+        variant=variant, description=description,
+        absent=tuple((k, k in family) for k in m.key_order
+                     if k not in {f.path[0] for f in fields} | {t.key for t in tables}),
     )
     problems = _check_consistency(spec)
     if problems:
@@ -830,10 +980,16 @@ def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
                 what = {"table": "表格", "field": "字段"}.get(kind_, "指标表的列")
                 out.append((f"checks（{group}）", f"规则组「{group}」需要 role = \"{role}\" 的{what}，本表单没有"))
     for bi, (name, sides) in enumerate(spec.balances):
+        where = f"balances[{bi}]（{name}）"
         for side in sides:
             for k in side:
-                if k not in keys:
-                    out.append((f"balances[{bi}]（{name}）", f"「{k}」不是字段"))
+                tc = column_arg(spec, k)
+                if k not in keys and tc is None:
+                    out.append((where, f"「{k}」不是字段，也不是「表格.列」"))
+                elif tc is not None and (len(side) > 1 or tc[1].type not in ("money", "number")):
+                    out.append((where, f"表格列「{k}」须为金额或数字列，且单独作为一边（该列各行之和）"))
+        if sum(1 for side in sides for k in side if column_arg(spec, k)) > 1:
+            out.append((where, "只能有一边是表格列"))
     # Cells used twice (anchored items count from their table, so compare within one anchor).
     taken: dict[tuple, str] = {}
     items = [(at(i, "cell"), f.area, f.anchor) for i, f in enumerate(spec.fields)]

@@ -2,7 +2,8 @@
 
 :func:`xltools.spec.load_spec` validates every form spec (``<kind>.toml``) against
 :class:`SpecFile` and every list file it names (``indicators = "indicators"``) against
-:class:`ListsFile` before building its frozen dataclasses, and turns what does not fit into
+:class:`ListsFile` (and every variant, ``<kind>-<variant>.toml``, against :class:`VariantFile`)
+before building its frozen dataclasses, and turns what does not fit into
 Chinese messages naming the key path (``fields[3].required``) and what was expected.
 
 This module is imported only when a spec is loaded (pydantic costs ~60 ms to import), never on
@@ -17,7 +18,7 @@ import types
 import typing
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
@@ -82,6 +83,7 @@ def _sheet(v: str) -> str:
 
 Name = Annotated[str, AfterValidator(_name)]
 Names = list[Name]
+Labels = list[str]   # printed texts (aliases of a label)
 NonEmptyNames = Annotated[list[Name], Field(min_length=1)]
 Cell = Annotated[str, AfterValidator(_cell)]
 Col = Annotated[str, AfterValidator(_col)]
@@ -113,6 +115,7 @@ class TextModel(_Model):
     text: str
     style: Style = "label"
     anchor: Name | None = None
+    aliases: Labels = []          # other printed forms of the text (the label-based reader)
 
 
 class FieldModel(_Model):
@@ -134,6 +137,7 @@ class FieldModel(_Model):
     anchor: Name | None = None
     role: FieldRole | None = None
     name: Name | None = None           # the short name in messages (default: the label without 其中: and colons)
+    aliases: Labels = []          # other printed forms of the label (the label-based reader)
 
 
 class ColumnModel(_Model):
@@ -150,6 +154,7 @@ class ColumnModel(_Model):
     role: ColumnRole | None = None
     name: Name | None = None
     to: Col | None = None              # the last column when the column spans several (merged per row)
+    aliases: Labels = []          # other printed forms of the label (the label-based reader)
 
 
 class HighlightModel(_Model):
@@ -213,7 +218,6 @@ class SpecFile(_Model):
     key_order: NonEmptyNames
     identity: NonEmptyNames
     group_by: NonEmptyNames
-    empty_lists: Names = []
     lists: dict[str, Annotated[list[Name], Field(min_length=1)]] = {}
     texts: list[TextModel] = []
     fields: list[FieldModel] = []
@@ -227,6 +231,53 @@ class SpecFile(_Model):
     period: Names = []
     checks: list[CheckGroup] = []
     balances: list[BalanceModel] = []
+
+
+# ---------------------------------------------------------------------------------------------
+# A variant: schemas/<kind>-<variant>.toml, another printed layout of a kind
+
+
+def _partial(model: type[_Model], name: str, keep: tuple[str, ...] = (), omit: tuple[str, ...] = (),
+             **replace) -> type[_Model]:
+    """``model`` with every key optional (a change to an item of the base), except ``keep``;
+    without the keys ``omit``; ``replace``: other types for some keys, or new keys. Each key
+    keeps its own checks."""
+    fields = {}
+    for n, f in model.model_fields.items():
+        if n in omit:
+            continue
+        if n in replace:
+            fields[n] = replace[n]
+            continue
+        tp = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        fields[n] = (tp, Field(alias=f.alias)) if n in keep else (tp | None, Field(None, alias=f.alias))
+    fields.update((n, t) for n, t in replace.items() if n not in fields)
+    return create_model(name, __base__=_Model, __doc__=model.__doc__, **fields)
+
+
+_VARIANT_RE = re.compile(r"^[A-Za-z0-9_\u4e00-\u9fff-]{1,20}$")
+
+
+def _variant_name(v: str) -> str:
+    if not _VARIANT_RE.match(v):
+        raise PydanticCustomError("xl_variant", "应为 1–20 个字母、数字、汉字、- 或 _，如 \"2023\"")
+    return v
+
+
+VariantName = Annotated[str, AfterValidator(_variant_name)]
+
+# ``[[fields]]`` / ``[[tables]]`` of a variant: the key of a base item to change (only the keys
+# given change; a table's ``columns`` are replaced as a whole), or a new item (then complete).
+FieldPatch = _partial(FieldModel, "FieldPatch", keep=("key",))
+TablePatch = _partial(TableModel, "TablePatch", keep=("key",))
+VariantFile = _partial(
+    SpecFile, "VariantFile", omit=("kind",),   # a variant's kind is the one it extends
+    fields=(list[FieldPatch] | None, None), tables=(list[TablePatch] | None, None),
+    extends=(Name, ...),                      # the kind whose layout this one changes
+    variant=(VariantName, ...),               # its name: --variant 2023; the file is <kind>-<variant>.toml
+    description=(str | None, None),           # what sets the layout apart, in words
+    drop=(Names | None, None),                # fields, tables and lists of the base this layout does not have
+)
 
 
 # ---------------------------------------------------------------------------------------------

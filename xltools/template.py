@@ -92,6 +92,8 @@ class Styles:
                         for t, c in inputs.items()}
         self.carried = {t: wb.add_format(dict(fixed, num_format=c.num_format, **c.style, **extra.get(t, {})))
                         for t, c in inputs.items()}
+        # In a table a year is an ordinary bordered cell (a 资金构成 row's 年度).
+        self.in_table = dict(self.by_type, year=wb.add_format(dict(inp, num_format="0", **TYPES["year"].style)))
 
     def named(self, name: str):
         return getattr(self, name)
@@ -254,7 +256,7 @@ class SheetWriter:
             ws.write_string(table.header_row, c.col, c.label, st.header)
         ws.set_row(table.header_row, 30)
         data = get_path(values, (table.key,)) or []
-        fmts = {c.key: (st.carried if f"{table.key}.{c.key}" in carried else st.by_type)[c.type] for c in table.columns}
+        fmts = {c.key: (st.carried if f"{table.key}.{c.key}" in carried else st.in_table)[c.type] for c in table.columns}
         for i in range(n):
             row = dict(data[i]) if i < len(data) else {}
             fixed = table.fixed(i)
@@ -408,13 +410,14 @@ def template_bytes(spec: FormSpec, values: dict | None = None, rows: int | None 
     writer = SheetWriter(wb, spec, editable=True, lists=lists)
     main = spec.indicators or (spec.tables[0] if spec.tables else None)
     n = writer.rows_for(values, main, rows, carried) if main else 0
-    seed = json.dumps([spec.kind, spec.version, n, values, sorted(carried)], ensure_ascii=False, sort_keys=True,
-                      default=str)
+    seed = json.dumps([spec.kind, spec.version, n, values, sorted(carried)] + ([spec.variant] if spec.variant else []),
+                      ensure_ascii=False, sort_keys=True, default=str)
     template_id = hashlib.sha1(seed.encode("utf-8")).hexdigest()[:16]
     writer.write(ws, values, rows, carried)
     ws.activate()
-    write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "form", "template_id": template_id,
-                    "rows": n, "generator": f"xltools {__version__}"})
+    variant = {"variant": spec.variant} if spec.variant else {}   # the layout, when not the kind's own
+    write_meta(wb, {"kind": spec.kind, **variant, "version": spec.version, "role": "form",
+                    "template_id": template_id, "rows": n, "generator": f"xltools {__version__}"})
     wb.close()
     return buf.getvalue(), n, template_id
 
@@ -440,10 +443,11 @@ ROLE_OPTIONS = {"year": "--year", "dept": "--dept", "unit": "--unit", "name": "-
 
 def template_workbook(kind: str, out: str | Path, *, year: int | None = None, dept: str | None = None,
                       unit: str | None = None, name: str | None = None, rows: int | None = None,
-                      values: dict | None = None, force: bool = False) -> TemplateResult:
-    """Write the template of ``kind`` to ``out`` (atomically). ``values`` pre-fills any input.
-    An existing ``out`` is replaced only with ``force`` (else :class:`OutputError`)."""
-    spec = load_spec(kind)
+                      values: dict | None = None, force: bool = False, variant: str | None = None) -> TemplateResult:
+    """Write the template of ``kind`` (in the layout ``variant``, else the kind's own) to ``out``
+    (atomically). ``values`` pre-fills any input. An existing ``out`` is replaced only with
+    ``force`` (else :class:`OutputError`)."""
+    spec = load_spec(kind, variant)
     out = Path(out)
     check_targets([out], force=force)
     data = dict(values or {})
@@ -579,14 +583,15 @@ class BatchResult:
 
 def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int | None = None,
                    dept: str | None = None, name: str | None = None, rows: int | None = None,
-                   jobs: int | None = None, progress=None, force: bool = False) -> BatchResult:
+                   jobs: int | None = None, progress=None, force: bool = False,
+                   variant: str | None = None) -> BatchResult:
     """One pre-filled template per row of ``units`` (实施单位, 主管部门[, 项目名称]) into folder ``out``;
     names made unique; written by a pool of worker processes for large batches. A file that
     exists already (perhaps filled by its unit) is left as it is and listed in ``existing``,
     unless ``force``."""
     from .read import default_jobs
 
-    spec = load_spec(kind)
+    spec = load_spec(kind, variant)
     out = Path(out)
     check_out_folder(out)
     taken: set[str] = set()
@@ -597,7 +602,7 @@ def template_batch(kind: str, units: list[dict], out: str | Path, *, year: int |
         if target.exists() and not force:
             existing.append(target)
             continue
-        work.append((kind, target, {"values": values, "rows": rows, "force": force}))
+        work.append((kind, target, {"values": values, "rows": rows, "force": force, "variant": variant}))
     if work:
         ensure_folder(out)
     progress = as_progress(progress)

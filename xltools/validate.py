@@ -20,7 +20,7 @@ from .indicators import ASCII_OPERATORS, OPERATORS, is_rate, parse_target
 from .progress import as_progress
 from .read import Form, ReadResult, default_jobs, expand_paths, read_paths
 from .rules import BY_CODE, ERROR, Finding, Rule, finding
-from .spec import FormSpec, get_path, load_spec, parse_cell
+from .spec import FormSpec, a1, column_arg, get_path, load_spec, parse_cell
 
 _STRING_DATE = "%Y-%m-%d"
 
@@ -232,17 +232,18 @@ def _failures(schema, df) -> list[tuple[str, str | None, int]]:
 
 
 def validate_forms(forms: list[Form]) -> list[Finding]:
-    """All findings for these forms (cell rules batched per kind, then cross-field rules)."""
+    """All findings for these forms (cell rules batched per layout — a kind, or a variant of
+    it, each with the schemas of its own spec — then cross-field rules)."""
     if not forms:
         return []  # nothing was readable: no need to import pandas (0.6 s)
     import pandas as pd
 
     out: list[Finding] = []
-    by_kind: dict[str, list[int]] = defaultdict(list)
+    by_layout: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for i, form in enumerate(forms):
-        by_kind[form.kind].append(i)
-    for kind, idx in by_kind.items():
-        spec = load_spec(kind)
+        by_layout[(form.kind, form.variant)].append(i)
+    for (kind, variant), idx in by_layout.items():
+        spec = load_spec(kind, variant)
         # --- one frame of all forms' fields
         rows = [{f.key: get_path(forms[i].data, f.path) for f in spec.inputs} for i in idx]
         df = pd.DataFrame(rows, index=idx, columns=[f.key for f in spec.inputs], dtype=object)
@@ -373,14 +374,18 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
         else:
             add(finding(Rule.STALE_CACHE, form.file, form.sheet, cell, label=label, stored=_fmt_money(stored),
                         computed=_fmt_money(computed) if computed is not None else "空"))
-    # Sums that must agree (资金来源 = 资金结构).
+    # Sums that must agree (资金来源 = 资金结构; a table column's total = a field, 资金构成 = 年度资金).
     for name, sides in spec.balances:
         sums = []
         for side in sides:
-            values = [get_path(data, spec.field(k).path) for k in side]
+            values = [v for k in side for v in _side_values(spec, data, k)]
             # an empty or unreadable part is reported by its own rule; the sums are compared when whole
             sums.append(round(sum(values), 2) if all(_is_number(v) for v in values) else None)
         if any(v is None for v in sums) or max(sums) - min(sums) <= 0.005:
+            continue
+        column = next(((i, tc) for i, side in enumerate(sides) if (tc := column_arg(spec, side[0]))), None)
+        if column is not None:
+            add(_composition_finding(form, spec, name, sides, sums, *column))
             continue
         parts = ["＋".join(spec.field(k).name for k in side) + f" = {_fmt_money(v)}" for side, v in zip(sides, sums)]
         first = spec.field(sides[-1][0])
@@ -389,6 +394,33 @@ def _cross_field(form: Form, spec: FormSpec) -> list[Finding]:
     for group in spec.checks:
         out.extend(CHECKS[group](form, spec))
     return out
+
+
+def _side_values(spec: FormSpec, data: dict, key: str) -> list:
+    """The amounts one side of a balance adds up: a field's value (empty counts as missing), or
+    every row of a table column (``"<table>.<column>"``; no rows add up to 0)."""
+    tc = column_arg(spec, key)
+    if tc is None:
+        return [get_path(data, spec.field(key).path)]
+    return [row.get(tc[1].key) for row in data.get(tc[0].key) or []]
+
+
+def _composition_finding(form: Form, spec: FormSpec, name: str, sides, sums, i: int, tc) -> Finding:
+    """A table column's total (资金构成 · 预算金额) against the fields it must equal (年度资金申请总额):
+    at the column's first data cell, where the amounts are typed (below the table's header when
+    it has no row)."""
+    table, column = tc
+    others = [k for j, side in enumerate(sides) if j != i for k in side]
+    rows = form.data.get(table.key) or []
+    cell = form.cells.get((table.key, 0, column.key))
+    if cell is None and form.next_row.get(table.key):
+        r, c = parse_cell(form.next_row[table.key])
+        cell = a1(r, c - table.columns[0].col + column.col)
+    total = next(v for j, v in enumerate(sums) if j != i)
+    return finding(Rule.COMPOSITION_UNBALANCED, form.file, form.sheet, cell, name=name, column=column.name,
+                   composed=_fmt_money(sums[i]), note="" if rows else "（未填写任何一行）",
+                   total_label="＋".join(f"「{spec.field(k).name}」" for k in others), total=_fmt_money(total),
+                   unit=spec.money_unit)
 
 
 def _period(form: Form, spec: FormSpec) -> list[Finding]:
