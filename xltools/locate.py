@@ -38,6 +38,9 @@ from .rules import Finding, Rule, finding
 from .spec import Field, FormSpec, Table, a1, compute, get_path, kinds, layouts
 
 _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
+_MARKUP_END = re.compile(r"\s*</p\s*>\s*$", re.IGNORECASE)
+_MARKUP_START = re.compile(r"^\s*<p\s*>", re.IGNORECASE)
+_CLOSING = "。！？；.!?;：:）)”\"」』"
 
 
 def _key(v) -> str:
@@ -152,8 +155,12 @@ def _segments(sheet, titles: set[str]) -> list[_Segment]:
     return out
 
 
-def _score(seg: _Segment, labels: _Labels) -> float:
-    return sum(1 for k in labels.all if k in seg.where) / max(len(labels.all), 1)
+def _score(seg: _Segment, labels: _Labels, others: set[str] = frozenset()) -> float:
+    """The share of the layout's labels the segment prints, less the share of labels it prints
+    that only another layout of the kind has (the 2023 print's 年度总目标)."""
+    found = sum(1 for k in labels.all if k in seg.where)
+    foreign = sum(1 for k in others - labels.all if k in seg.where)
+    return (found - foreign) / max(len(labels.all), 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,9 +185,10 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
             title_key = next(k for c, k in sorted(seg.keys.items()) if c[0] == seg.top and k in titles)
             best = None
             for family in titles[title_key]:
-                for spec in family:
-                    labels = _Labels.of(spec)
-                    s = _score(seg, labels)
+                every = [_Labels.of(spec) for spec in family]
+                union = set().union(*(x.all for x in every))
+                for spec, labels in zip(family, every, strict=True):
+                    s = _score(seg, labels, union)
                     if best is None or s > best[0]:
                         best = (s, spec, labels)
             if best is None or best[0] < 0.3:
@@ -327,19 +335,36 @@ class _Reader:
         right = [cc for cc, _ in self.seg.row_cells(r) if cc > c and self.is_label(r, cc)]
         end = min(right) if right else 10 ** 6
         parts, first = [], None
+        gap = False
         for rr in range(r + 1, self.seg.bottom):
             cells = self.seg.row_cells(rr)
             if not cells:
+                gap = bool(parts)
                 continue
-            if self.row_has_label(rr):
+            # a label in the text's columns ends it (one left of it, the block's caption, does not)
+            if any(c <= cc < end and self.is_label(rr, cc) for cc, _ in cells) \
+                    or all(self.is_label(rr, cc) for cc, _ in cells):
                 break
             for cc, v in cells:
                 if c <= cc < end:
-                    parts.append(v)
+                    if gap and self.broken(parts[-1], v):
+                        # a paragraph cut by a page break (…通</p>, a blank line, <p>过…): one paragraph
+                        self.ambiguous(rr, cc, f"「{f.name}」的一段文字在空行处断开",
+                                       "同一段落接续（不换行）")
+                        parts[-1] = _MARKUP_END.sub("", str(parts[-1])) + _MARKUP_START.sub("", str(v))
+                    else:
+                        parts.append(v)
                     first = first or (rr, cc)
+                    gap = False
         if not parts:
             return None, (r + 1, c)
         return "\n".join(str(p) for p in parts), first
+
+    @staticmethod
+    def broken(before, after) -> bool:
+        """Whether a paragraph ends mid-sentence (no closing punctuation) where the next begins."""
+        a = _MARKUP.sub("", str(before)).rstrip()
+        return bool(a) and bool(_MARKUP.sub("", str(after)).strip()) and a[-1] not in _CLOSING
 
     def left(self, f: Field, r: int, c: int):
         """A value left of its label; or in the label's own cell before it (``(2026 年度)``,
@@ -472,6 +497,8 @@ class _Reader:
                     where[c.key] = (r, cc)
             if all(v is None for v in values.values()):
                 continue
+            if hier is not None:
+                self.parent(table, r, values, previous, hier)
             inherited = True
             for c in fill:
                 if values[c.key] is None and inherited and previous.get(c.key) is not None:
@@ -489,6 +516,22 @@ class _Reader:
             last = r
         form.next_row[table.key] = self.name(last + 1, cols[0])
         return rows
+
+    def parent(self, table: Table, r: int, values: dict, previous: dict, hier) -> None:
+        """A 二级 printed without its 一级 that does not belong to the 一级 above (the 一级 of a
+        merged group printed further down): its 一级 from the indicator lists, with a warning."""
+        l1 = table.by_role("level1")
+        l2 = table.by_role("level2")
+        if l1 is None or l2 is None or values.get(l1.key) is not None or values.get(l2.key) is None:
+            return
+        above = previous.get(l1.key)
+        if above is not None and hier.layouts_of(above, values[l2.key]):
+            return
+        parents = [x for x in hier.level1 if values[l2.key] in hier.level2(x)]
+        if len(parents) == 1:
+            values[l1.key] = parents[0]
+            self.ambiguous(r, 0, f"「{values[l2.key]}」所在行没有一级指标，且它不属于上一行的「{above}」",
+                           f"一级指标「{parents[0]}」")
 
     def _cell(self, raw, c):
         if c.type == "longtext":
@@ -510,11 +553,15 @@ class _Reader:
             out[key] = (cc, v)
         if table.hierarchy:
             for c in table.columns:
-                if c.type != "choice" or c.key not in out:
+                if c.key not in out:
                     continue
-                text = clean_text(out[c.key][1])
+                text = (clean_text(out[c.key][1]) or "").replace(" ", "")
+                if c.type != "choice":
+                    if text in level1 or text in level2:   # a 一级/二级 name in another column: drifted
+                        return None
+                    continue
                 names = level1 if c.role == "level1" else level2
-                if text is not None and text.replace(" ", "") not in names:
+                if text and text not in names:
                     return None
         return out
 
@@ -545,7 +592,11 @@ class _Reader:
             self.ambiguous(r, tail[0][0], f"这一行的单元格多于「{table.label}」的列",
                            f"多出的内容并入「{others[-1].name}」")
             return out
-        # fewer cells than columns: each to the first column that takes it, by type
+        # fewer cells than columns: in order when only optional columns at the end stay empty
+        if all(not c.required for c in others[len(rest):]):
+            out.update((c.key, x) for c, x in zip(others, rest, strict=False))
+            return out
+        # else each to the first column that takes it, by type
         j = 0
         taken = []
         for cc, v in rest:
