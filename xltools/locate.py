@@ -423,20 +423,21 @@ class _Reader:
         if not rows:
             return None, None
         r, c0 = rows[0]
-        if col_text is not None:
-            ck = {_key(col_text.text), *(_key(a) for a in col_text.aliases)}
-            cols = [p for k in ck for p in self.seg.where.get(k, ()) if p[0] < r]
-            if cols:
-                cc = max(cols)[1]
-                # the value under the column header; a drifted print: the cell nearest to it
-                v = self.sheet.at(r, cc)
-                return v, (r, cc)
-        # no column header: the spec's order of the fields in this row right of the row text
+        # the fields printed in this row right of its text, in the spec's order
         anchor_col = (row_text.area if row_text is not None else row_label.label_area).last_col
         same = sorted((g for g in self.spec.fields if (g.anchor or None) == (f.anchor or None)
                        and g.area.row == f.area.row and g.area.col > anchor_col), key=lambda g: g.area.col)
         values = [(cc, v) for cc, v in self.seg.row_cells(r) if cc > c0 and not self.is_label(r, cc)]
         i = same.index(f)
+        if len(values) == len(same):   # every cell printed: in order (whatever the column drift)
+            cc, v = values[i]
+            return v, (r, cc)
+        if col_text is not None:
+            ck = {_key(col_text.text), *(_key(a) for a in col_text.aliases)}
+            cols = [p for k in ck for p in self.seg.where.get(k, ()) if p[0] < r]
+            if cols:   # under its column header
+                cc = max(cols)[1]
+                return self.sheet.at(r, cc), (r, cc)
         if i < len(values):
             cc, v = values[i]
             return v, (r, cc)
