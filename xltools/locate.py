@@ -312,6 +312,12 @@ class _Reader:
             if f.type == "longtext":
                 return self.continued(r, cc, v), (r, cc)
             return v, (r, cc)
+        # a row of labels over a row of values (年末在职人数 | 内设机构数, then 0 | 0)
+        nxt = next((rr for rr in range(r + 1, self.seg.bottom) if self.seg.row_cells(rr)), None)
+        if nxt is not None and not self.row_has_label(nxt) and all(self.is_label(r, cc) for cc, _ in cells):
+            v = self.sheet.at(nxt, c)
+            if v is not None:
+                return v, (nxt, c)
         off = _median(self.offsets) if self.offsets else 1
         stop = next((cc for cc, _ in cells if cc > c and self.is_label(r, cc)), None)
         cc = c + off if stop is None or c + off < stop else c + 1
@@ -485,6 +491,13 @@ class _Reader:
             placed = self.positional(table, cols, cells, level1, level2)
             if placed is None:
                 placed = self.by_content(table, r, cells, level1, level2)
+            if rows and self.continues(table, placed):
+                # a text cell broken over lines (a page break): the rest of the row above
+                for key, (_, raw) in placed.items():
+                    before = rows[-1][key] or ""
+                    rows[-1][key] = before + ("" if not before or before[-1] not in "。；;！!？?" else "\n") + \
+                        (self._cell(raw, table.column(key)) or "")
+                continue
             values = {}
             where = {}
             for c in table.columns:
@@ -517,6 +530,14 @@ class _Reader:
             last = r
         form.next_row[table.key] = self.name(last + 1, cols[0])
         return rows
+
+    def continues(self, table: Table, placed: dict) -> bool:
+        """On a grid made from text, a row with its first column empty and only long texts
+        filled continues the row above (a text broken by a page break)."""
+        if not getattr(self.sheet, "lines", None) or table.hierarchy or not placed:
+            return False
+        first = table.columns[0].key
+        return first not in placed and all(table.column(k).type == "longtext" for k in placed)
 
     def parent(self, table: Table, r: int, values: dict, previous: dict, hier) -> None:
         """A 二级 printed without its 一级 that does not belong to the 一级 above (the 一级 of a
