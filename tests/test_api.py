@@ -24,6 +24,8 @@ FUNCTIONS = {
     "read_paths": "xltools.read",
     "validate_paths": "xltools.validate",
     "merge_workbooks": "xltools.merge",
+    "import_forms": "xltools.importer",
+    "find_forms": "xltools.locate",
 }
 TYPES = {
     "Form": "xltools.read",
@@ -33,6 +35,7 @@ TYPES = {
     "MergeResult": "xltools.merge",
     "UnreadableFile": "xltools.errors",
     "TemplateResult": "xltools.template",
+    "ImportResult": "xltools.importer",
 }
 HEAVY = {"pandas", "pandera", "xlsxwriter", "python_calamine", "numpy"}
 

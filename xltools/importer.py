@@ -70,7 +70,7 @@ def workbook_of(form) -> bytes:
     return data
 
 
-def import_forms(paths, outdir: str | Path, *, force: bool = False, progress=None) -> ImportResult:
+def import_forms(paths, outdir: str | Path, *, force: bool = False) -> ImportResult:
     """Import every form in ``paths`` (files or folders) into folder ``outdir``: one workbook per
     form. Existing files are replaced only with ``force`` (else :class:`OutputError`, nothing
     written); an input is never written over."""
@@ -84,7 +84,7 @@ def import_forms(paths, outdir: str | Path, *, force: bool = False, progress=Non
     result = ImportResult()
     jobs = []
     taken: set[str] = set()
-    for res in read_paths(inputs, progress=progress) if progress is not None else read_paths(inputs):
+    for res in read_paths(inputs):
         if isinstance(res, UnreadableFile):
             result.unreadable.append(res)
             continue
