@@ -38,6 +38,7 @@ from .rules import Finding, Rule, finding
 from .spec import Field, FormSpec, Table, a1, compute, get_path, kinds, layouts
 
 _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
+_STOPS = "。；;！!？?：:"   # a paragraph that ends with one of these is complete
 _MARKUP_END = re.compile(r"\s*</p\s*>\s*$", re.IGNORECASE)
 _MARKUP_START = re.compile(r"^\s*<p\s*>", re.IGNORECASE)
 _CLOSING = "。！？；.!?;：:）)”\"」』"
@@ -333,7 +334,7 @@ class _Reader:
             if self.row_has_label(rr):
                 break
             parts.extend(x for _, x in cells)
-        return "\n".join(str(p) for p in parts) if len(parts) > 1 else v
+        return self.join(parts) if len(parts) > 1 else v
 
     def below(self, f: Field, r: int, c: int):
         """A long text under its header: the cells below, from the label's column to the next
@@ -364,7 +365,19 @@ class _Reader:
                     gap = False
         if not parts:
             return None, (r + 1, c)
-        return "\n".join(str(p) for p in parts), first
+        return self.join(parts), first
+
+    def join(self, parts: list) -> str:
+        """Cells of one long text, row after row: paragraphs on their own lines; on a grid made
+        from text, a paragraph that stops mid-sentence (no final 。；！？) goes on in the next row
+        (a page break) and is joined without a break."""
+        texts = [t for t in (_text_value(p) for p in parts) if t]
+        out = texts[0] if texts else ""
+        lines = getattr(self.sheet, "lines", None)
+        for t in texts[1:]:
+            out += "" if lines and out[-1] not in _STOPS else "\n"
+            out += t
+        return out
 
     @staticmethod
     def broken(before, after) -> bool:
@@ -495,7 +508,7 @@ class _Reader:
                 # a text cell broken over lines (a page break): the rest of the row above
                 for key, (_, raw) in placed.items():
                     before = rows[-1][key] or ""
-                    rows[-1][key] = before + ("" if not before or before[-1] not in "。；;！!？?" else "\n") + \
+                    rows[-1][key] = before + ("" if not before or before[-1] not in _STOPS else "\n") + \
                         (self._cell(raw, table.column(key)) or "")
                 continue
             values = {}
