@@ -1,7 +1,13 @@
-"""Regenerate templates/ and samples/ from schemas/ and samples/source/ (the seeds' data).
+"""Regenerate templates/ and samples/ from schemas/ and samples/source/ (the seeds).
 
     python scripts/regenerate.py            # write them
     python scripts/regenerate.py --check    # exit 1 if any committed file is stale
+
+The samples are made from the seed texts (samples/source/*.txt, the text of the published PDFs)
+by import (the reader of `xltools import`: xltools/read.py → xltools/locate.py). The hand
+transcription beside each text (samples/source/*.json, NOTES.md) is the independent check: a
+form imported differently from its transcription stops this script (tests/test_import_seeds.py
+says where). The corrected 江川路 form (003_…_fixed.json) is no seed: it is made from its JSON.
 
 Output is deterministic, so a test can compare the committed files with a fresh build.
 """
@@ -18,15 +24,18 @@ sys.path.insert(0, str(ROOT))
 
 from xltools.carry import carry_values  # noqa: E402
 from xltools.fsutil import atomic_write_bytes, safe_filename  # noqa: E402
-from xltools.read import Form  # noqa: E402
+from xltools.read import Form, read_workbook  # noqa: E402
 from xltools.spec import kinds, load_spec, variants  # noqa: E402
 from xltools.template import template_bytes  # noqa: E402
 
-# samples/<folder>/ ← samples/source/<file>.json (a list of forms as `xltools read` prints them)
+# samples/<folder>/ ← samples/source/<file>.txt imported (checked against <file>.json)
 SAMPLE_SETS = {
     "jiuliting-2026": "000_jiuliting_2026.json",   # 九里亭街道: 3 clean submissions, 合计 44,814,165.00
     "hongqiao-2026": "002_hongqiao_2026.json",     # 虹桥镇: 9 submissions with the seed's real defects
 }
+# A seed whose text does not import equal to its transcription yet is made from the JSON
+# (listed here, so it is never silent); empty when the reader reads every seed.
+FROM_JSON: set[str] = {"002_hongqiao_2026.json", "004_zhongshan_2024_selfeval.json"}
 # 九亭镇 2023 (seed 001): two 申报表 in the 2023 layout (variant "2023": no 项目性质, a 项目投入资金构成
 # table), with the seed's defects: the second form has no 计划开始/完成日期 and no 资金构成 row.
 VARIANT_SETS = {"jiuting-2023": ("001_jiuting_2023.json", "2023")}
@@ -60,6 +69,30 @@ def implied_target(selfeval: dict) -> dict:
     }
 
 
+class ImportDiffers(Exception):
+    pass
+
+
+def _unparsed(form: dict) -> dict:
+    return {k: [{c: x for c, x in row.items() if c not in PARSED} for row in v]
+            if isinstance(v, list) and v and isinstance(v[0], dict) else v for k, v in form.items()}
+
+
+def seed_forms(source: str) -> list[dict]:
+    """The forms of one seed, imported from its text and checked equal to its transcription
+    (values as `xltools read` prints them, without the parsed parts of 指标值); the
+    transcription itself for a FROM_JSON seed."""
+    want = json.loads((ROOT / "samples" / "source" / source).read_text("utf-8"))
+    if source in FROM_JSON:
+        return want
+    forms = read_workbook(ROOT / "samples" / "source" / source.replace(".json", ".txt")).forms
+    got = [_unparsed(f.data) for f in forms]
+    if got != want:
+        bad = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        raise ImportDiffers(f"{source}: form {bad} imported ≠ transcription (see tests/test_import_seeds.py)")
+    return got
+
+
 def build() -> dict[str, bytes]:
     """Relative path → file content of everything this script owns."""
     out: dict[str, bytes] = {}
@@ -71,21 +104,23 @@ def build() -> dict[str, bytes]:
             out[f"templates/{kind}-{variant}.xlsx"] = data
     sets = {folder: (source, None) for folder, source in SAMPLE_SETS.items()} | VARIANT_SETS
     for folder, (source, variant) in sets.items():
-        forms = json.loads((ROOT / "samples" / "source" / source).read_text("utf-8"))
+        forms = seed_forms(source)
         for i, form in enumerate(forms, start=1):
             values = {k: v for k, v in form.items() if k != "表单"}
             values["绩效指标"] = [{k: v for k, v in row.items() if k not in PARSED} for row in form["绩效指标"]]
             data, _, _ = template_bytes(load_spec(form["表单"], variant), values)
             out[f"samples/{folder}/{i:02d}_{safe_filename(form['项目名称'])}.xlsx"] = data
     for folder, source in UNIT_SETS.items():
-        for form in json.loads((ROOT / "samples" / "source" / source).read_text("utf-8")):
+        fixed = source.endswith("_fixed.json")   # no seed: a hand-corrected copy
+        for form in (json.loads((ROOT / "samples" / "source" / source).read_text("utf-8")) if fixed
+                     else seed_forms(source)):
             spec = load_spec(form["表单"])
             values = {k: v for k, v in form.items() if k != "表单"}
             head, tail = spec.form_stem(values)
             data, _, _ = template_bytes(spec, values)
             out[f"samples/{folder}/{safe_filename(head, tail=tail)}.xlsx"] = data
     target_spec, self_spec = load_spec("project-target"), load_spec("project-selfeval")
-    for i, form in enumerate(json.loads((ROOT / "samples" / "source" / SELFEVAL_SOURCE).read_text("utf-8")), 1):
+    for i, form in enumerate(seed_forms(SELFEVAL_SOURCE), 1):
         name = f"{i:02d}_{safe_filename(form['项目名称'])}.xlsx"
         target = implied_target(form)
         data, _, _ = template_bytes(target_spec, target)
@@ -102,7 +137,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when stale")
     args = ap.parse_args()
-    files = build()
+    try:
+        files = build()
+    except ImportDiffers as exc:
+        print(f"import differs: {exc}", file=sys.stderr)
+        return 1
     stale = [p for p, data in files.items() if not (ROOT / p).is_file() or (ROOT / p).read_bytes() != data]
     if args.check:
         for p in stale:
