@@ -223,3 +223,16 @@ def test_aliases_from_the_spec(schemas):
     specmod.clear_caches()
     forms, _ = find_forms([text_sheet(rows)], "seed.txt")
     assert forms[0].data["项目名称"] == "党群服务站"
+
+
+def test_year_and_colons_printed_otherwise():
+    """``2026年度`` without brackets, ``其中财政资金`` without the colon, labels with ``：``."""
+    rows = [list(r) for r in TARGET_HEAD] + [["绩效指标", "产出指标", "数量指标", "a", "≥1.00(个)"]]
+    rows[1] = ["2026年度"]
+    rows[5] = ["项目资金（元）", "项目资金总额：", "", "年度资金申请总额：", "1,000.00"]
+    rows[6] = ["", "其中财政资金", "500.00", "其中当年财政拨款", "1,000.00"]
+    forms, _ = find_forms([Sheet("Sheet1", "visible", rows)], "x.xlsx")
+    d = forms[0].data
+    assert d["年度"] == 2026
+    assert d["项目资金"]["财政资金"] == 500.0 and d["年度资金"]["当年财政拨款"] == 1000.0
+    assert forms[0].cells[("项目资金", "财政资金")] == "C7"

@@ -44,12 +44,18 @@ _MARKUP_START = re.compile(r"^\s*<p\s*>", re.IGNORECASE)
 _CLOSING = "。！？；.!?;：:）)”\"」』"
 
 
+_CLOSE = ")"        # folded closing bracket: (2026 年度) and 2026年度 print the same year
+_HEAD_ROWS = 3     # rows under the title where the year line is looked for
+
+
 def _key(v) -> str:
+    """A cell or label compared loosely: :func:`xltools.read.label_key`, and no colons at all
+    (其中: 财政资金 and 其中财政资金 print the same label)."""
     from .read import label_key
 
     if v is None or v == "":
         return ""
-    return label_key(v)
+    return label_key(v).replace(":", "")
 
 
 def cell_name(sheet, r: int, c: int) -> str:
@@ -233,8 +239,10 @@ class _Reader:
         keys = _field_keys(f)
         found = {p for k in keys for p in self.seg.where.get(k, ())}
         if not found and f.area.col < f.label_area.col:
-            # a value printed before its label in one cell: (2026 年度)
-            found = {p for p, k in self.seg.keys.items() if any(k.endswith(x) for x in keys)}
+            # a value printed before its label in one cell, near the title: (2026 年度), 2026年度
+            bare = [x.rstrip(_CLOSE) for x in keys]
+            found = {p for p, k in self.seg.keys.items() if p[0] <= self.seg.top + _HEAD_ROWS
+                     and any(k.rstrip(_CLOSE).endswith(x) for x in bare if x)}
         return sorted(found)
 
     def read(self):
@@ -388,9 +396,9 @@ class _Reader:
     def left(self, f: Field, r: int, c: int):
         """A value left of its label; or in the label's own cell before it (``(2026 年度)``,
         the texts printed before it in the spec's row removed)."""
-        k = self.seg.keys.get((r, c), "")
-        for lk in sorted(_field_keys(f), key=len, reverse=True):
-            if k.endswith(lk):
+        k = self.seg.keys.get((r, c), "").rstrip(_CLOSE)
+        for lk in sorted((x.rstrip(_CLOSE) for x in _field_keys(f)), key=len, reverse=True):
+            if lk and k.endswith(lk):
                 rest = k[: len(k) - len(lk)]
                 for t in self.spec.texts:
                     if t.area.row == f.label_area.row and t.area.col < f.label_area.col:
