@@ -45,6 +45,8 @@ class Rule(Enum):
                              "文件结构不符合 .xlsx 规范（{reason}），请用 Excel/WPS 打开后重新保存为 .xlsx 再提交。")
     PDF_LIMIT = RuleDef("pdf-limit", ERROR,
                         "PDF 文件{what} {found} 超过上限 {limit}，不是一份表单应有的规模，疑似恶意构造，已拒绝读取；请提交 Excel 表。")
+    TEXT_LIMIT = RuleDef("text-limit", ERROR,
+                         "文本文件{what} {found} 超过上限 {limit}，不是一份表单应有的规模，已拒绝读取。")
     TABLE_TOO_LONG = RuleDef("table-too-long", ERROR,
                              "「{label}」有 {n} 行以上，超过上限 {limit} 行（模板最多 1000 行）；请检查是否误粘贴了大量数据。")
     NOT_A_FORM = RuleDef("not-a-form", ERROR,
