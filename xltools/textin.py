@@ -162,8 +162,8 @@ def _is_value(s: str) -> bool:
 def _continues(prev: list[str], cur: list[str]) -> bool:
     """Whether ``cur`` (the first line after a page break) continues the row ``prev``."""
     filled = [(i, c) for i, c in enumerate(cur) if c]
-    if not filled:
-        return False
+    if not filled or any(_fold(c) in _known_labels() for _, c in filled):
+        return False   # a label (a title, a table header) starts something new
     for i, c in filled:
         above = prev[i] if i < len(prev) else ""
         if c[0] in ")）/" or (above and _unbalanced(above)):
