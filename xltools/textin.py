@@ -156,7 +156,8 @@ def _unbalanced(s: str) -> bool:
 
 
 def _is_value(s: str) -> bool:
-    return bool(re.match(r"^[≥≤=<>＜＞]|^\d", s))
+    """A target or a figure (``≥4.00(次)``, ``52272.73``), not a text (``<p>…`` is markup)."""
+    return not _MARKUP.match(s) and bool(re.match(r"^[≥≤=<>＜＞]|^\d", s))
 
 
 def _continues(prev: list[str], cur: list[str]) -> bool:
