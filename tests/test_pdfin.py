@@ -121,6 +121,16 @@ def test_known_pdf_grid(tmp_path):
     assert sheet.grid == KNOWN_GRID
 
 
+def test_overprinted_glyphs_count_once():
+    p = M.Page()
+    p.box(50, 80, 150, 100)
+    p.box(150, 80, 250, 100)
+    for dx in (0, 0.3):   # bold faked by printing twice, a fraction of a point apart
+        p.text(52 + dx, 85, "项目名称")
+    p.text(152, 85, "党群服务")
+    assert pdf_grid(M.pdf([p]), "x") == [["项目名称", "党群服务"]]
+
+
 def test_two_forms_in_one_pdf_keep_both_titles(tmp_path):
     """A page that starts with the same title rows but then a form's own labels is a new form
     (a 汇总表 printed sheet by sheet), not a continuation: its title rows stay."""
@@ -260,6 +270,25 @@ def test_flate_bomb(tmp_path):
         assert "解压后的数据量" in msg and "超过上限 5 MiB" in msg
 
 
+def test_flate_bomb_behind_a_reference(tmp_path):
+    """The filter named through an indirect object: the pre-check cannot read it, and inflates
+    what looks like zlib data anyway."""
+    blob = zlib.compress(b" " * (20 << 20), 9)
+    pdf = (b"%PDF-1.4\n2 0 obj /FlateDecode endobj\n1 0 obj << /Length " + str(len(blob)).encode()
+           + b" /Filter 2 0 R >>\nstream\n" + blob + b"\nendstream\nendobj\n%%EOF\n")
+    assert "解压后的数据量" in refused(write(tmp_path, "ref.pdf", pdf), "pdf-limit", PdfLimits(max_pdf_inflated_mb=5))
+
+
+def test_too_many_rulings(tmp_path):
+    """A page of 6,000 lines: the table finder's work grows with their square; refused."""
+    p = M.Page()
+    p.text(50, 50, "表")
+    for i in range(3000):
+        p.line(10, 10 + i * 0.25, 500, 10 + i * 0.25)
+        p.line(10 + i * 0.15, 10, 10 + i * 0.15, 800)
+    assert "第 1 页的线条数 6,000 超过上限 5,000" in refused(write(tmp_path, "lines.pdf", M.pdf([p])), "pdf-limit")
+
+
 def test_wall_clock_bound(tmp_path):
     msg = refused(write(tmp_path, "k.pdf", known_pdf()), "pdf-limit", PdfLimits(max_pdf_seconds=0.001))
     assert "读取用时" in msg
@@ -305,10 +334,6 @@ def test_pdfplumber_imported_only_when_needed():
 
 # --- the command line (needs the dispatch of read.py: branch locate) ----------------------------
 
-DISPATCH = pytest.mark.xfail(strict=False, reason="read.py hands %PDF- files to load_pdf on branch locate (issue 12)")
-
-
-@DISPATCH
 @pytest.mark.parametrize("name, make, words", [
     ("encrypted.pdf", lambda: M.pdf([M.Page()], password="pw"), "文件已加密"),
     ("pages.pdf", lambda: M.pdf([M.Page() for _ in range(600)]), "页数 600 超过上限 500"),
@@ -322,3 +347,35 @@ def test_cli_read_refuses_with_exit_2(tmp_path, name, make, words):
     assert run.returncode == 2
     assert words in run.stderr and "Traceback" not in run.stderr
     assert run.stdout.strip() in ("", "[]")
+
+
+def test_mutated_pdfs_read_or_refused_quietly(tmp_path, capfd):
+    """Bytes flipped, cut, repeated, bracket storms inserted (fixed seed): each mutant is read
+    or refused with an UnreadableFile, quickly, and pdfminer's repair warnings stay off stderr."""
+    import random
+
+    rnd = random.Random(12)
+    seeds = [known_pdf(), M.pdf([form_page("党群服务")], compress=False)]
+    outcomes = set()
+    for i in range(60):
+        data = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 6)):
+            pos = rnd.randrange(len(data))
+            k = rnd.random()
+            if k < 0.4:
+                data[pos] = rnd.randrange(256)
+            elif k < 0.6:
+                del data[pos:pos + rnd.randint(1, 200)]
+            else:
+                data[pos:pos] = rnd.choice([b"[" * 500, b"<<" * 300, b" 0 R ", b"9999999999", b"(", b"stream\n"])
+        path = write(tmp_path, f"m{i}.pdf", bytes(data))
+        started = time.monotonic()
+        try:
+            load_pdf(path)
+            outcomes.add("read")
+        except UnreadableFile as exc:
+            outcomes.add(exc.rule)
+        assert time.monotonic() - started < 5
+    assert outcomes <= {"read", "file-unreadable", "pdf-limit", "file-encrypted"}
+    assert "read" in outcomes and "file-unreadable" in outcomes
+    assert capfd.readouterr().err == ""

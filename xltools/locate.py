@@ -371,19 +371,20 @@ class _Reader:
         for t in spec.texts:
             if (t.anchor or None) != (f.anchor or None) or not _key(t.text):
                 continue
-            if t.area.first_row <= va.row <= t.area.last_row and t.area.last_col < va.col:
-                if row_text is None or t.area.col > row_text.area.col:
-                    row_text = t
-            if t.area.first_col <= va.col <= t.area.last_col and t.area.last_row < va.row:
-                if col_text is None or t.area.row > col_text.area.row:
-                    col_text = t
+            if t.area.first_row <= va.row <= t.area.last_row and t.area.last_col < va.col \
+                    and (row_text is None or t.area.col > row_text.area.col):
+                row_text = t
+            if t.area.first_col <= va.col <= t.area.last_col and t.area.last_row < va.row \
+                    and (col_text is None or t.area.row > col_text.area.row):
+                col_text = t
         row_label = None
         if row_text is None:   # a label of another field in the same row (总分: 分值合计's label)
             for g in spec.fields:
                 if g.label_area is not None and (g.anchor or None) == (f.anchor or None) \
-                        and g.label_area.first_row <= va.row <= g.label_area.last_row and g.label_area.last_col < va.col:
-                    if row_label is None or g.label_area.col > row_label.label_area.col:
-                        row_label = g
+                        and g.label_area.first_row <= va.row <= g.label_area.last_row \
+                        and g.label_area.last_col < va.col \
+                        and (row_label is None or g.label_area.col > row_label.label_area.col):
+                    row_label = g
         return row_text, col_text, row_label
 
     def grid_value(self, f: Field):

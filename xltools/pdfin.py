@@ -64,6 +64,7 @@ class PdfLimits:
     max_pdf_inflated_mb: float = 200   # all Flate streams together, inflated
     max_pdf_pages: int = 500
     max_pdf_chars: int = 2_000_000     # characters of the text layer
+    max_pdf_rulings: int = 5_000       # ruling lines on one page (a form page has ~200)
     max_pdf_seconds: float = 120       # wall-clock time of the parse
 
     @classmethod
@@ -178,6 +179,8 @@ def _check_streams(data: bytes, path, limits: PdfLimits) -> None:
             continue
         m = _FILTER_RE.search(d)
         filters = re.findall(rb"/([A-Za-z0-9]+)", m.group(1)) if m else []
+        if not m and b"/Filter" in d:
+            filters = [b"?"] * 4   # given by reference: inflate while it looks like zlib data
         eol = _EOL_RE.match(data, at)
         begin = eol.end()
         end = data.find(b"endstream", begin)
@@ -185,7 +188,9 @@ def _check_streams(data: bytes, path, limits: PdfLimits) -> None:
         pos = begin + len(raw)
         size = len(raw)
         for f in filters:
-            if f in (b"FlateDecode", b"Fl"):
+            if f == b"?" and not _zlib_head(raw):
+                break
+            if f in (b"FlateDecode", b"Fl", b"?"):
                 raw, size = _inflate(raw, budget - total + 1)
             elif f in (b"LZWDecode", b"LZW"):
                 size, raw = size * 3400, b""     # 12-bit LZW codes emit ≤ ~3,800 bytes each
@@ -198,6 +203,10 @@ def _check_streams(data: bytes, path, limits: PdfLimits) -> None:
         total += size
         if total > budget:
             raise _limit(path, "解压后的数据量", total / MIB, limits.max_pdf_inflated_mb, " MiB")
+
+
+def _zlib_head(raw: bytes) -> bool:
+    return len(raw) > 1 and raw[0] & 0x0F == 8 and (raw[0] << 8 | raw[1]) % 31 == 0
 
 
 def _inflate(raw: bytes, cap: int) -> tuple[bytes, int]:
@@ -251,6 +260,22 @@ def _deadline(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
+@contextlib.contextmanager
+def _quiet_pdfminer():
+    """pdfminer logs what it repairs ("Data-loss while decompressing corrupted data") as
+    warnings, which Python's last-resort handler would print in English on stderr: silenced
+    while we parse (what matters becomes a finding or a refusal)."""
+    import logging
+
+    log = logging.getLogger("pdfminer")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -272,7 +297,7 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
     started = time.monotonic()
     pages: list[_Page] = []
     try:
-        with _deadline(limits.max_pdf_seconds):
+        with _deadline(limits.max_pdf_seconds), _quiet_pdfminer():
             import pdfplumber
 
             with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -281,7 +306,7 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
                     raise _limit(path, "的页数", n, limits.max_pdf_pages)
                 chars = 0
                 for page in pdf.pages:
-                    pages.append(_read_page(page))
+                    pages.append(_read_page(page, path, limits))
                     release = getattr(page, "close", None) or getattr(page, "flush_cache", None)
                     if release:
                         release()   # the page's parsed objects: one page in memory at a time
@@ -359,10 +384,18 @@ def _rulings(page) -> dict:
             "explicit_vertical_lines": v, "explicit_horizontal_lines": h}
 
 
-def _read_page(page) -> _Page:
-    chars = [c for c in page.chars if c.get("text") and c.get("upright", True)]
+def _read_page(page, path, limits: PdfLimits) -> _Page:
+    chars, seen = [], set()
+    for c in page.chars:
+        key = (c.get("text"), round(c["x0"]), round(c["top"]))
+        if c.get("text") and c.get("upright", True) and key not in seen:
+            seen.add(key)   # a glyph printed twice at one place (bold faked by overprinting) once
+            chars.append(c)
     # Every cell the ruling lines enclose, a lone bordered cell too (find_tables drops those).
     settings = _rulings(page)
+    n = len(settings["explicit_vertical_lines"]) + len(settings["explicit_horizontal_lines"])
+    if n > limits.max_pdf_rulings:
+        raise _limit(path, f"第 {page.page_number} 页的线条数", n, limits.max_pdf_rulings)
     lined = len(settings["explicit_vertical_lines"]) > 1 and len(settings["explicit_horizontal_lines"]) > 1
     cells = list(page.debug_tablefinder(settings).cells) if lined else []
     xs = _cluster([x for c in cells for x in (c[0], c[2])])

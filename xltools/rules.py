@@ -46,7 +46,9 @@ class Rule(Enum):
     PDF_LIMIT = RuleDef("pdf-limit", ERROR,
                         "PDF 文件{what} {found} 超过上限 {limit}，不是一份表单应有的规模，疑似恶意构造，已拒绝读取；请提交 Excel 表。")
     TEXT_LIMIT = RuleDef("text-limit", ERROR,
-                         "文本文件{what} {found} 超过上限 {limit}，不是一份表单应有的规模，已拒绝读取。")
+                         "文本文件{what} {found} 超过上限 {limit}，不是一份表单应有的规模，已拒绝读取；请提交 Excel 表或原 PDF。")
+    TEXT_NOT_TEXT = RuleDef("text-not-text", ERROR,
+                            "文件不是可以读取的文本（{what}），已拒绝读取；请提交 UTF-8 或 GB18030 编码的 .txt、Excel 表或原 PDF。")
     TABLE_TOO_LONG = RuleDef("table-too-long", ERROR,
                              "「{label}」有 {n} 行以上，超过上限 {limit} 行（模板最多 1000 行）；请检查是否误粘贴了大量数据。")
     NOT_A_FORM = RuleDef("not-a-form", ERROR,

@@ -44,6 +44,7 @@ class TextLimits:
     max_text_mb: float = 5          # the file on disk
     max_text_lines: int = 100_000   # lines
     max_text_cells: int = 500_000   # cells of all lines together
+    max_line_cells: int = 104       # cells on one line (as Limits.max_cols)
     max_line_kb: int = 256          # one line (a long text is one line of a few KB)
 
     @classmethod
@@ -98,7 +99,7 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
         except UnicodeDecodeError:
             text = None
     elif b"\x00" in data:
-        raise _fail(path, Rule.FILE_UNREADABLE, reason="文件含有二进制数据（NUL 字节），不是文本文件")
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what="含有 NUL 字节，是二进制文件")
     else:
         for enc in ("utf-8-sig", "gb18030"):
             try:
@@ -107,12 +108,11 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
             except UnicodeDecodeError:
                 continue
     if text is None:
-        raise _fail(path, Rule.FILE_UNREADABLE,
-                    reason="文本编码无法识别（可识别 UTF-8、带 BOM 的 UTF-16、GB18030/GBK），请另存为 UTF-8 后重试")
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what="编码既不是 UTF-8、带 BOM 的 UTF-16，也不是 GB18030")
     text = text.lstrip("\ufeff")
     bad = len(_CONTROL.findall(text))
     if "\x00" in text or bad > max(8, len(text) // 1000):
-        raise _fail(path, Rule.FILE_UNREADABLE, reason=f"文件含有 {bad} 个控制字符，是二进制数据而不是文本文件")
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"含有 {bad} 个控制字符，像是二进制文件")
     return _CONTROL.sub("", text)
 
 
@@ -261,6 +261,8 @@ def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tu
         if not cells:
             after_break = after_break or bool(rows)
             continue
+        if len(cells) > limits.max_line_cells:
+            raise _limit(path, f"第{n}行的单元格数", len(cells), limits.max_line_cells)
         cells_total += len(cells)
         if cells_total > limits.max_text_cells:
             raise _limit(path, "的单元格数", cells_total, limits.max_text_cells)
