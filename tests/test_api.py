@@ -24,6 +24,7 @@ FUNCTIONS = {
     "read_paths": "xltools.read",
     "validate_paths": "xltools.validate",
     "merge_workbooks": "xltools.merge",
+    "import_forms": "xltools.importing",
 }
 TYPES = {
     "Form": "xltools.read",
@@ -33,6 +34,7 @@ TYPES = {
     "MergeResult": "xltools.merge",
     "UnreadableFile": "xltools.errors",
     "TemplateResult": "xltools.template",
+    "ImportResult": "xltools.importing",
 }
 HEAVY = {"pandas", "pandera", "xlsxwriter", "python_calamine", "numpy"}
 

@@ -35,16 +35,19 @@ _LAZY = {
     "MergeResult": "merge",
     "TemplateResult": "template",
     "UnreadableFile": "errors",
+    "import_forms": "importing",
+    "ImportResult": "importing",
 }
 
 __all__ = [
     "template_workbook", "read_workbook", "read_paths", "validate_paths", "merge_workbooks",
     "Form", "ReadResult", "Report", "Finding", "MergeResult", "TemplateResult", "UnreadableFile",
-    "__version__",
+    "import_forms", "ImportResult", "__version__",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below does this
     from .errors import UnreadableFile
+    from .importing import ImportResult, import_forms
     from .merge import MergeResult, merge_workbooks
     from .read import Form, ReadResult, read_paths, read_workbook
     from .rules import Finding

@@ -421,6 +421,37 @@ def merge(
     raise typer.Exit(result.exit_code)
 
 
+@app.command("import", epilog="示例：xltools import 公开/九里亭2026.txt -o 导入/    （每个表单一个填好的模板）")
+def import_(
+    files: Annotated[list[Path], typer.Argument(
+        metavar="文件或文件夹...", help="公开的表：PDF 的文字（.txt）、有文字层的 PDF、别人做的 Excel 表；可给文件夹")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="输出文件夹：每个表单一个按当前模板填好的 .xlsx")],
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    schemas: Schemas = None,
+) -> None:
+    """把公开的表（文字、PDF 或其他格式的 Excel）导入为当前模板的填好的表，可直接审核、汇总或带入自评表。
+
+    \b
+    一个文件里有几个表单（如一份汇总表），就生成几个文件，文件名与 template --batch 相同。
+    读不准的地方（如 PDF 文字里错位的列）给出警告 import-ambiguous，写明行号和所作的假定，请对照原表核对。
+    """
+    from .importing import import_forms
+
+    result = import_forms(files, out, force=force, progress=_progress(quiet))
+    for exc in result.unreadable:
+        _err(f"{exc.path}: {exc.message}")
+    for f in result.findings:
+        where = "，".join(x for x in (f.sheet, f.cell) if x)
+        _err(f"{f.file}{'（' + where + '）' if where else ''}: {f.message}")
+    _out("".join(f"{path}\n" for path in result.outputs))
+    parts = [f"已导入 {len(result.outputs):,} 个表单（{result.files:,} 个文件）到 {out}"]
+    parts += [f"无法读取 {len(result.unreadable):,} 个文件"] if result.unreadable else []
+    parts += [f"需核对 {len(result.findings):,} 处"] if result.findings else []
+    _err("，".join(parts) + "。" + ("" if result.outputs else "没有找到可导入的表单。"))
+    raise typer.Exit(result.exit_code)
+
+
 def main() -> None:
     """Console entry point: no traceback ever reaches the user."""
     _tolerant_streams()

@@ -29,10 +29,11 @@ class ImportResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all imported cleanly, 1 imported with findings, 2 a file unreadable or no form found."""
+        """As ``validate``: 0 imported (warnings such as import-ambiguous allowed), 1 a finding of
+        severity error, 2 a file unreadable or no form found."""
         if self.unreadable or not self.outputs:
             return 2
-        return 1 if self.findings else 0
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
 
 
 def form_values(form) -> dict:
