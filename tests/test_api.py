@@ -24,7 +24,8 @@ FUNCTIONS = {
     "read_paths": "xltools.read",
     "validate_paths": "xltools.validate",
     "merge_workbooks": "xltools.merge",
-    "import_forms": "xltools.importing",
+    "import_forms": "xltools.importer",
+    "find_forms": "xltools.locate",
 }
 TYPES = {
     "Form": "xltools.read",
@@ -34,7 +35,7 @@ TYPES = {
     "MergeResult": "xltools.merge",
     "UnreadableFile": "xltools.errors",
     "TemplateResult": "xltools.template",
-    "ImportResult": "xltools.importing",
+    "ImportResult": "xltools.importer",
 }
 HEAVY = {"pandas", "pandera", "xlsxwriter", "python_calamine", "numpy"}
 

@@ -35,19 +35,21 @@ _LAZY = {
     "MergeResult": "merge",
     "TemplateResult": "template",
     "UnreadableFile": "errors",
-    "import_forms": "importing",
-    "ImportResult": "importing",
+    "import_forms": "importer",
+    "ImportResult": "importer",
+    "find_forms": "locate",
 }
 
 __all__ = [
     "template_workbook", "read_workbook", "read_paths", "validate_paths", "merge_workbooks",
     "Form", "ReadResult", "Report", "Finding", "MergeResult", "TemplateResult", "UnreadableFile",
-    "import_forms", "ImportResult", "__version__",
+    "import_forms", "ImportResult", "find_forms", "__version__",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below does this
     from .errors import UnreadableFile
-    from .importing import ImportResult, import_forms
+    from .importer import ImportResult, import_forms
+    from .locate import find_forms
     from .merge import MergeResult, merge_workbooks
     from .read import Form, ReadResult, read_paths, read_workbook
     from .rules import Finding

@@ -421,34 +421,36 @@ def merge(
     raise typer.Exit(result.exit_code)
 
 
-@app.command("import", epilog="示例：xltools import 公开/九里亭2026.txt -o 导入/    （每个表单一个填好的模板）")
+@app.command("import", epilog="示例：xltools import 公开的申报表.txt 汇总表.pdf -o 导入/")
 def import_(
     files: Annotated[list[Path], typer.Argument(
-        metavar="文件或文件夹...", help="公开的表：PDF 的文字（.txt）、有文字层的 PDF、别人做的 Excel 表；可给文件夹")],
+        metavar="文件或文件夹...", help="公开的表：PDF、其文本 (.txt)，或按印制格式自制的 Excel 表；可给文件夹")],
     out: Annotated[Path, typer.Option("-o", "--out", help="输出文件夹：每个表单一个按当前模板填好的 .xlsx")],
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
-    """把公开的表（文字、PDF 或其他格式的 Excel）导入为当前模板的填好的表，可直接审核、汇总或带入自评表。
+    """把公开的表（PDF、PDF 的文本 .txt、别处制作的 Excel）导入为当前模板的表单文件。
 
     \b
-    一个文件里有几个表单（如一份汇总表），就生成几个文件，文件名与 template --batch 相同。
-    读不准的地方（如 PDF 文字里错位的列）给出警告 import-ambiguous，写明行号和所作的假定，请对照原表核对。
+    找到的每个表单写成一个填好的 .xlsx（文件名同 template --batch），可直接审核、汇总或生成自评表。
+    文本中不能唯一确定的内容（列错位、分页断开）给出警告 import-ambiguous，注明行号和读取方式，请对照原表核对。
     """
-    from .importing import import_forms
+    from .importer import import_forms
 
-    result = import_forms(files, out, force=force, progress=_progress(quiet))
-    for exc in result.unreadable:
-        _err(f"{exc.path}: {exc.message}")
-    for f in result.findings:
-        where = "，".join(x for x in (f.sheet, f.cell) if x)
-        _err(f"{f.file}{'（' + where + '）' if where else ''}: {f.message}")
-    _out("".join(f"{path}\n" for path in result.outputs))
-    parts = [f"已导入 {len(result.outputs):,} 个表单（{result.files:,} 个文件）到 {out}"]
+    result = import_forms(files, out, force=force)
+    for bad in result.unreadable:
+        _err(f"{bad.path}: {bad.message}")
+    if not quiet:
+        for f in result.findings:
+            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
+            tag = "错误" if f.is_error else "警告"
+            _err(f"[{tag}] {f.file} {where}  {f.message}  ({f.rule})")
+    _out("".join(f"{item.path}\n" for item in result.imported))
+    parts = [f"已导入 {len(result.imported):,} 个表单（{len(result.files):,} 个文件）"]
+    parts += [f"警告 {sum(1 for f in result.findings if not f.is_error):,} 条"] if result.findings else []
     parts += [f"无法读取 {len(result.unreadable):,} 个文件"] if result.unreadable else []
-    parts += [f"需核对 {len(result.findings):,} 处"] if result.findings else []
-    _err("，".join(parts) + "。" + ("" if result.outputs else "没有找到可导入的表单。"))
+    _err("，".join(parts) + "。" + ("" if result.imported else "没有找到可导入的表单。"))
     raise typer.Exit(result.exit_code)
 
 

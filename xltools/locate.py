@@ -38,6 +38,9 @@ from .rules import Finding, Rule, finding
 from .spec import Field, FormSpec, Table, a1, compute, get_path, kinds, layouts
 
 _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
+_MARKUP_END = re.compile(r"\s*</p\s*>\s*$", re.IGNORECASE)
+_MARKUP_START = re.compile(r"^\s*<p\s*>", re.IGNORECASE)
+_CLOSING = "。！？；.!?;：:）)”\"」』"
 
 
 def _key(v) -> str:
@@ -152,8 +155,12 @@ def _segments(sheet, titles: set[str]) -> list[_Segment]:
     return out
 
 
-def _score(seg: _Segment, labels: _Labels) -> float:
-    return sum(1 for k in labels.all if k in seg.where) / max(len(labels.all), 1)
+def _score(seg: _Segment, labels: _Labels, others: set[str] = frozenset()) -> float:
+    """The share of the layout's labels the segment prints, less the share of labels it prints
+    that only another layout of the kind has (the 2023 print's 年度总目标)."""
+    found = sum(1 for k in labels.all if k in seg.where)
+    foreign = sum(1 for k in others - labels.all if k in seg.where)
+    return (found - foreign) / max(len(labels.all), 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,9 +185,10 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
             title_key = next(k for c, k in sorted(seg.keys.items()) if c[0] == seg.top and k in titles)
             best = None
             for family in titles[title_key]:
-                for spec in family:
-                    labels = _Labels.of(spec)
-                    s = _score(seg, labels)
+                every = [_Labels.of(spec) for spec in family]
+                union = set().union(*(x.all for x in every))
+                for spec, labels in zip(family, every, strict=True):
+                    s = _score(seg, labels, union)
                     if best is None or s > best[0]:
                         best = (s, spec, labels)
             if best is None or best[0] < 0.3:
@@ -304,6 +312,12 @@ class _Reader:
             if f.type == "longtext":
                 return self.continued(r, cc, v), (r, cc)
             return v, (r, cc)
+        # a row of labels over a row of values (年末在职人数 | 内设机构数, then 0 | 0)
+        nxt = next((rr for rr in range(r + 1, self.seg.bottom) if self.seg.row_cells(rr)), None)
+        if nxt is not None and not self.row_has_label(nxt) and all(self.is_label(r, cc) for cc, _ in cells):
+            v = self.sheet.at(nxt, c)
+            if v is not None:
+                return v, (nxt, c)
         off = _median(self.offsets) if self.offsets else 1
         stop = next((cc for cc, _ in cells if cc > c and self.is_label(r, cc)), None)
         cc = c + off if stop is None or c + off < stop else c + 1
@@ -327,19 +341,36 @@ class _Reader:
         right = [cc for cc, _ in self.seg.row_cells(r) if cc > c and self.is_label(r, cc)]
         end = min(right) if right else 10 ** 6
         parts, first = [], None
+        gap = False
         for rr in range(r + 1, self.seg.bottom):
             cells = self.seg.row_cells(rr)
             if not cells:
+                gap = bool(parts)
                 continue
-            if self.row_has_label(rr):
+            # a label in the text's columns ends it (one left of it, the block's caption, does not)
+            if any(c <= cc < end and self.is_label(rr, cc) for cc, _ in cells) \
+                    or all(self.is_label(rr, cc) for cc, _ in cells):
                 break
             for cc, v in cells:
                 if c <= cc < end:
-                    parts.append(v)
+                    if gap and self.broken(parts[-1], v):
+                        # a paragraph cut by a page break (…通</p>, a blank line, <p>过…): one paragraph
+                        self.ambiguous(rr, cc, f"「{f.name}」的一段文字在空行处断开",
+                                       "同一段落接续（不换行）")
+                        parts[-1] = _MARKUP_END.sub("", str(parts[-1])) + _MARKUP_START.sub("", str(v))
+                    else:
+                        parts.append(v)
                     first = first or (rr, cc)
+                    gap = False
         if not parts:
             return None, (r + 1, c)
         return "\n".join(str(p) for p in parts), first
+
+    @staticmethod
+    def broken(before, after) -> bool:
+        """Whether a paragraph ends mid-sentence (no closing punctuation) where the next begins."""
+        a = _MARKUP.sub("", str(before)).rstrip()
+        return bool(a) and bool(_MARKUP.sub("", str(after)).strip()) and a[-1] not in _CLOSING
 
     def left(self, f: Field, r: int, c: int):
         """A value left of its label; or in the label's own cell before it (``(2026 年度)``,
@@ -398,20 +429,21 @@ class _Reader:
         if not rows:
             return None, None
         r, c0 = rows[0]
-        if col_text is not None:
-            ck = {_key(col_text.text), *(_key(a) for a in col_text.aliases)}
-            cols = [p for k in ck for p in self.seg.where.get(k, ()) if p[0] < r]
-            if cols:
-                cc = max(cols)[1]
-                # the value under the column header; a drifted print: the cell nearest to it
-                v = self.sheet.at(r, cc)
-                return v, (r, cc)
-        # no column header: the spec's order of the fields in this row right of the row text
+        # the fields printed in this row right of its text, in the spec's order
         anchor_col = (row_text.area if row_text is not None else row_label.label_area).last_col
         same = sorted((g for g in self.spec.fields if (g.anchor or None) == (f.anchor or None)
                        and g.area.row == f.area.row and g.area.col > anchor_col), key=lambda g: g.area.col)
         values = [(cc, v) for cc, v in self.seg.row_cells(r) if cc > c0 and not self.is_label(r, cc)]
         i = same.index(f)
+        if len(values) == len(same):   # every cell printed: in order (whatever the column drift)
+            cc, v = values[i]
+            return v, (r, cc)
+        if col_text is not None:
+            ck = {_key(col_text.text), *(_key(a) for a in col_text.aliases)}
+            cols = [p for k in ck for p in self.seg.where.get(k, ()) if p[0] < r]
+            if cols:   # under its column header
+                cc = max(cols)[1]
+                return self.sheet.at(r, cc), (r, cc)
         if i < len(values):
             cc, v = values[i]
             return v, (r, cc)
@@ -459,6 +491,13 @@ class _Reader:
             placed = self.positional(table, cols, cells, level1, level2)
             if placed is None:
                 placed = self.by_content(table, r, cells, level1, level2)
+            if rows and self.continues(table, placed):
+                # a text cell broken over lines (a page break): the rest of the row above
+                for key, (_, raw) in placed.items():
+                    before = rows[-1][key] or ""
+                    rows[-1][key] = before + ("" if not before or before[-1] not in "。；;！!？?" else "\n") + \
+                        (self._cell(raw, table.column(key)) or "")
+                continue
             values = {}
             where = {}
             for c in table.columns:
@@ -472,6 +511,8 @@ class _Reader:
                     where[c.key] = (r, cc)
             if all(v is None for v in values.values()):
                 continue
+            if hier is not None:
+                self.parent(table, r, values, previous, hier)
             inherited = True
             for c in fill:
                 if values[c.key] is None and inherited and previous.get(c.key) is not None:
@@ -489,6 +530,30 @@ class _Reader:
             last = r
         form.next_row[table.key] = self.name(last + 1, cols[0])
         return rows
+
+    def continues(self, table: Table, placed: dict) -> bool:
+        """On a grid made from text, a row with its first column empty and only long texts
+        filled continues the row above (a text broken by a page break)."""
+        if not getattr(self.sheet, "lines", None) or table.hierarchy or not placed:
+            return False
+        first = table.columns[0].key
+        return first not in placed and all(table.column(k).type == "longtext" for k in placed)
+
+    def parent(self, table: Table, r: int, values: dict, previous: dict, hier) -> None:
+        """A 二级 printed without its 一级 that does not belong to the 一级 above (the 一级 of a
+        merged group printed further down): its 一级 from the indicator lists, with a warning."""
+        l1 = table.by_role("level1")
+        l2 = table.by_role("level2")
+        if l1 is None or l2 is None or values.get(l1.key) is not None or values.get(l2.key) is None:
+            return
+        above = previous.get(l1.key)
+        if above is not None and hier.layouts_of(above, values[l2.key]):
+            return
+        parents = [x for x in hier.level1 if values[l2.key] in hier.level2(x)]
+        if len(parents) == 1:
+            values[l1.key] = parents[0]
+            self.ambiguous(r, 0, f"「{values[l2.key]}」所在行没有一级指标，且它不属于上一行的「{above}」",
+                           f"一级指标「{parents[0]}」")
 
     def _cell(self, raw, c):
         if c.type == "longtext":
@@ -510,11 +575,15 @@ class _Reader:
             out[key] = (cc, v)
         if table.hierarchy:
             for c in table.columns:
-                if c.type != "choice" or c.key not in out:
+                if c.key not in out:
                     continue
-                text = clean_text(out[c.key][1])
+                text = (clean_text(out[c.key][1]) or "").replace(" ", "")
+                if c.type != "choice":
+                    if text in level1 or text in level2:   # a 一级/二级 name in another column: drifted
+                        return None
+                    continue
                 names = level1 if c.role == "level1" else level2
-                if text is not None and text.replace(" ", "") not in names:
+                if text and text not in names:
                     return None
         return out
 
@@ -545,7 +614,11 @@ class _Reader:
             self.ambiguous(r, tail[0][0], f"这一行的单元格多于「{table.label}」的列",
                            f"多出的内容并入「{others[-1].name}」")
             return out
-        # fewer cells than columns: each to the first column that takes it, by type
+        # fewer cells than columns: in order when only optional columns at the end stay empty
+        if all(not c.required for c in others[len(rest):]):
+            out.update((c.key, x) for c, x in zip(others, rest, strict=False))
+            return out
+        # else each to the first column that takes it, by type
         j = 0
         taken = []
         for cc, v in rest:
