@@ -170,7 +170,8 @@ def _continues(prev: list[str], cur: list[str]) -> bool:
         if c[0] in ")）/" or (above and _unbalanced(above)):
             return True
         plain = _MARKUP.sub("", above).strip()
-        if len(plain) >= 30 and not _ENDS_SENTENCE.search(plain) and not _is_value(c):
+        long_text = len(plain) >= 30 or bool(_MARKUP.search(above))
+        if long_text and plain and not _ENDS_SENTENCE.search(plain) and not _is_value(c):
             return True
     if len(filled) == 1:
         c = filled[0][1]
