@@ -1,25 +1,31 @@
-"""Text input: the text of a published form (issue 12 §3) as a grid of lines × cells.
+"""A published form as text (the text of a PDF, as the seeds are) → one grid (issue 12 §3).
 
-The seeds are the text layer of published PDFs: one line per printed line, in print order;
-cells separated by a tab (an empty cell between two tabs is kept, so columns stay where the
-print put them) or by a run of two or more spaces (one space is part of a cell:
-``项目资金 (元)``). :func:`load_text` turns such a file into one :class:`xltools.read.Sheet`
-whose ``lines`` give each grid row's line number in the file (the cell convention ``第N行`` of
-:mod:`xltools.locate`); the label-based reader does the rest.
+:func:`load_text` turns a ``.txt`` into one :class:`xltools.read.Sheet` that the label-based
+reader (:mod:`xltools.locate`) reads like any other grid:
 
-Before anything is decoded the bytes are vetted, standard library only: the size (a form's
-text is a few kB; a 汇总 of 200 projects below 2 MB), NUL bytes and other control characters
-(binary junk), the encoding (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030, else
-refused), then the number of lines, the cells of a line and the length of a line. Every
-refusal is an :class:`UnreadableFile` with a Chinese message (rules ``text-limit``,
-``text-not-text``, ``file-empty``, ``file-unreadable``). The limits are a :class:`TextLimits`,
-each changeable with the environment variable of its name in upper case prefixed
-``XLTOOLS_`` (``XLTOOLS_MAX_TEXT_MB=10``); an invalid value is ignored.
+* one grid row per non-empty line, in print order; ``Sheet.lines`` keeps each row's line
+  number in the file, so cells are named ``第N行`` (the line to look at with ``sed -n Np``);
+* cells are separated by tabs, or — on a line without a tab — by runs of two or more spaces
+  (or an ideographic space); leading empty cells are kept (a drifted column is data);
+* what the PDF extractor broke is mended, and only that: a space the printer's wrap put between
+  two CJK characters in a short cell (``部分达成指 标`` → ``部分达成指标``; long ``<p>`` texts keep
+  their spaces), spaces at parentheses and slashes inside a unit (``=100.00(个 )``,
+  ``≤50000.00 (元/片区)``, ``(元 /片区)``); a line after a page break (an empty line) that
+  continues the row above — an unclosed parenthesis above, a cell starting with ``)`` or ``/``,
+  a long text above that stops mid-sentence, or a lone short fragment (``标``, ``传知晓率``) — is
+  joined into that row, cell by cell, without a separator (``<p>`` markup is joined across the
+  break so the paragraph stays one);
+* hostile input is refused before anything is parsed, with a Chinese message: a file above
+  the size limit, binary content (NUL bytes, control characters), an encoding that is neither
+  UTF-8 (with or without BOM), UTF-16 with BOM nor GB18030, too many lines or cells, a line too
+  long. The limits are a :class:`TextLimits`, each changeable with an environment variable
+  (``XLTOOLS_MAX_TEXT_MB=5`` …).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -29,18 +35,17 @@ from .errors import UnreadableFile
 from .rules import Rule
 
 MIB = 1 << 20
-_SPLIT = re.compile(r"\t| {2,}|\u3000{2,}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class TextLimits:
-    """Limits for text input (a published form's text: ~5–20 kB, 50–400 lines)."""
+    """Limits for text input. A seed (one 汇总 of 9 forms) is 60 KB, 256 lines, ≤ 10 cells a line."""
 
-    max_text_mb: float = 5            # the file on disk
-    max_text_lines: int = 100_000     # lines (as Limits.max_rows for a workbook)
-    max_text_cells: int = 104         # cells on one line (as Limits.max_cols)
-    max_text_line_kb: int = 64        # characters of one line, in thousands (a cell holds ≤ 32,767)
+    max_text_mb: float = 5          # the file on disk
+    max_text_lines: int = 100_000   # lines
+    max_text_cells: int = 500_000   # cells of all lines together
+    max_line_cells: int = 104       # cells on one line (as Limits.max_cols)
+    max_line_kb: int = 256          # one line (a long text is one line of a few KB)
 
     @classmethod
     def from_env(cls, environ=None) -> TextLimits:
@@ -48,14 +53,13 @@ class TextLimits:
         kw = {}
         for f in dataclasses.fields(cls):
             raw = env.get(f"XLTOOLS_{f.name.upper()}")
-            if not raw:
-                continue
-            try:
-                value = (float if f.type in ("float", float) else int)(raw)
-            except ValueError:
-                continue
-            if value > 0:
-                kw[f.name] = value
+            if raw:
+                try:
+                    value = (float if f.type in ("float", float) else int)(raw)
+                except ValueError:
+                    continue
+                if value > 0:
+                    kw[f.name] = value
         return cls(**kw)
 
 
@@ -63,12 +67,18 @@ def _fail(path, rule: Rule, **kw) -> UnreadableFile:
     return UnreadableFile(str(path), rule.code, rule.format(**kw))
 
 
-def _n(v) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+def _limit(path, what: str, found: float, limit: float, unit: str = "") -> UnreadableFile:
+    def n(v):
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+    return _fail(path, Rule.TEXT_LIMIT, what=what, found=n(found) + unit, limit=n(limit) + unit)
 
 
-def read_text_bytes(path: str | Path, limits: TextLimits | None = None) -> bytes:
-    """The file's bytes, at most the size limit (read once: what is vetted is what is parsed)."""
+# Control characters a text file has no business holding (tab, newline, CR, form feed allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
+    """The text of ``path``, vetted: size, binary content, encoding. Raise UnreadableFile."""
     limits = limits or TextLimits.from_env()
     cap = int(limits.max_text_mb * MIB)
     try:
@@ -78,65 +88,204 @@ def read_text_bytes(path: str | Path, limits: TextLimits | None = None) -> bytes
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     if size > cap or len(data) > cap:
-        raise _fail(path, Rule.TEXT_LIMIT, what="大小", found=f"{max(size, len(data)) / MIB:.1f} MB",
-                    limit=f"{limits.max_text_mb:g} MB")
+        raise _fail(path, Rule.FILE_TOO_LARGE, size=f"{max(size, len(data)) / MIB:.1f} MiB",
+                    limit=f"{cap / MIB:.1f} MiB")
     if not data:
         raise _fail(path, Rule.FILE_EMPTY)
-    return data
-
-
-def decode(path, data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030; binary refused."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    text = None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):   # UTF-16 with BOM (Windows「Unicode」)
         try:
             text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise _fail(path, Rule.TEXT_NOT_TEXT, what="UTF-16 编码有误") from exc
-    else:
-        if b"\x00" in data:
-            raise _fail(path, Rule.TEXT_NOT_TEXT, what="含有 NUL 字节，是二进制文件")
-        try:
-            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
+            text = None
+    elif b"\x00" in data:
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what="含有 NUL 字节，是二进制文件")
+    else:
+        for enc in ("utf-8-sig", "gb18030"):
             try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError as exc:
-                line = data[:exc.start].count(b"\n") + 1
-                raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"第 {line} 行既不是 UTF-8 也不是 GB18030 编码") from exc
-    bad = _CONTROL.search(text)
-    if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"第 {line} 行含有控制字符 U+{ord(bad.group()):04X}，像是二进制文件")
-    return text
+                text = data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+    if text is None:
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what="编码既不是 UTF-8、带 BOM 的 UTF-16，也不是 GB18030")
+    text = text.lstrip("\ufeff")
+    bad = len(_CONTROL.findall(text))
+    if "\x00" in text or bad > max(8, len(text) // 1000):
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"含有 {bad} 个控制字符，像是二进制文件")
+    return _CONTROL.sub("", text)
 
 
-def split_line(line: str) -> list[str]:
-    """The cells of one line: tab-separated (empty cells kept), runs of 2+ spaces separate too."""
-    cells = [c.strip() for c in _SPLIT.split(line.rstrip("\r\n"))]
-    while cells and cells[-1] == "":
+# ---------------------------------------------------------------------------------------------
+# Lines → cells
+
+_SPACES = re.compile(r" {2,}|\u3000+")
+_CJK = "\u3400-\u9fff\uf900-\ufaff，。、；：？！“”‘’（）《》【】"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) +(?=[{_CJK}])")
+_NUM_PAREN = re.compile(r"(?<=\d) +(?=\()")
+_IN_PARENS = re.compile(r"\([^()]*\)|\([^()]*$|^[^()]*\)")
+_MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
+_ENDS_SENTENCE = re.compile(r"[。！？；.!?;”」）)]\s*$")
+
+
+def split_cells(line: str) -> list[str]:
+    """One line's cells: by tab, or by runs of spaces on a line without a tab; trailing empty
+    cells dropped, leading ones kept."""
+    line = line.rstrip("\r\n")
+    cells = line.split("\t") if "\t" in line else _SPACES.split(line.strip(" ")) if line.strip() else []
+    cells = [c.strip(" \u3000") for c in cells]
+    while cells and not cells[-1]:
         cells.pop()
     return cells
 
 
-def load_text(path: str | Path, limits: TextLimits | None = None):
-    """The text file as one grid (see the module docstring); UnreadableFile when refused."""
+def mend(cell: str) -> str:
+    """Undo what the PDF text extraction put into one cell (see the module docstring)."""
+    if not cell:
+        return cell
+    if not _MARKUP.search(cell) and len(cell) < 200:
+        cell = _CJK_GAP.sub("", cell)
+    if "(" in cell or ")" in cell:
+        cell = _NUM_PAREN.sub("", cell)
+        cell = _IN_PARENS.sub(lambda m: re.sub(r"\( +| +\)| +/ *|/ +", lambda g: g.group().strip(), m.group()), cell)
+    return cell
+
+
+def _unbalanced(s: str) -> bool:
+    return s.count("(") > s.count(")") or s.count("（") > s.count("）")
+
+
+def _is_value(s: str) -> bool:
+    """A target or a figure (``≥4.00(次)``, ``52272.73``), not a text (``<p>…`` is markup)."""
+    return not _MARKUP.match(s) and bool(re.match(r"^[≥≤=<>＜＞]|^\d", s))
+
+
+def _continues(prev: list[str], cur: list[str]) -> bool:
+    """Whether ``cur`` (the first line after a page break) continues the row ``prev``."""
+    filled = [(i, c) for i, c in enumerate(cur) if c]
+    if not filled or any(_fold(c) in _known_labels() for _, c in filled):
+        return False   # a label (a title, a table header) starts something new
+    for i, c in filled:
+        above = prev[i] if i < len(prev) else ""
+        if c[0] in ")）/" or (above and _unbalanced(above)):
+            return True
+        plain = _MARKUP.sub("", above).strip()
+        long_text = len(plain) >= 30 or bool(_MARKUP.search(above))
+        if long_text and plain and not _ENDS_SENTENCE.search(plain) and not _is_value(c):
+            return True
+    if len(filled) == 1:
+        c = filled[0][1]
+        return len(c) <= 6 and not _is_value(c) and any(p and not _is_value(p) and not _ENDS_SENTENCE.search(p)
+                                                         for p in prev) and _lone_fits(prev, filled[0])
+    return False
+
+
+def _lone_fits(prev: list[str], cell: tuple[int, str]) -> bool:
+    """A lone fragment continues the row above when a label of the spec or an indicator name
+    is completed by it, or when it continues the row's last text (a 三级 broken by the page)."""
+    from .read import label_key
+
+    i, c = cell
+    known = _known_labels()
+    if label_key(c) in known:
+        return False
+    above = prev[i] if i < len(prev) else ""
+    if above and label_key(above + c) in known:
+        return True
+    text = [p for p in prev if p and not _is_value(p)]
+    return bool(text) and label_key(text[-1]) not in known
+
+
+@functools.lru_cache(maxsize=1)
+def _known_labels() -> frozenset[str]:
+    """Every printed text of every layout (folded): titles, labels, column headers, and the
+    一级/二级 names of the indicator hierarchies."""
+    from .locate import _Labels, _title_keys
+    from .spec import kinds, layouts
+
+    out: set[str] = set()
+    for kind in kinds():
+        for spec in layouts(kind):
+            out |= _Labels.of(spec).all | _title_keys(spec)
+            h = spec.hierarchy
+            if h is not None:
+                for l1 in h.level1:
+                    out.add(_fold(l1))
+                    out.update(_fold(l2) for l2 in h.level2(l1))
+    out.discard("")
+    return frozenset(out)
+
+
+def _fold(v: str) -> str:
+    from .read import label_key
+
+    return label_key(v)
+
+
+def _join(prev: list[str], cur: list[str]) -> list[str]:
+    out = list(prev) + [""] * max(0, len(cur) - len(prev))
+    filled = [(i, c) for i, c in enumerate(cur) if c]
+    if len(filled) == 1 and not (filled[0][0] < len(prev) and prev[filled[0][0]]):
+        # a lone fragment under an empty cell: it continues the row's last text
+        i = max(j for j, p in enumerate(prev) if p and not _is_value(p))
+        filled = [(i, filled[0][1])]
+    elif len(filled) == 1:
+        i, c = filled[0]
+        if _is_value(prev[i]) and not _is_value(c):
+            i = max(j for j, p in enumerate(prev) if p and not _is_value(p))
+        filled = [(i, c)]
+    for i, c in filled:
+        a = out[i]
+        if re.search(r"</p>\s*$", a, re.IGNORECASE) and re.match(r"\s*<p>", c, re.IGNORECASE):
+            a = re.sub(r"</p>\s*$", "", a, flags=re.IGNORECASE)
+            c = re.sub(r"^\s*<p>", "", c, flags=re.IGNORECASE)
+        out[i] = a + c
+    return out
+
+
+def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tuple[list[list[str]], list[int]]:
+    """The grid of a text (rows of cells, mended and joined) and each row's 1-based line number."""
+    limits = limits or TextLimits.from_env()
+    lines = text.splitlines()
+    if len(lines) > limits.max_text_lines:
+        raise _limit(path, "的行数", len(lines), limits.max_text_lines)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    after_break = False
+    cells_total = 0
+    for n, line in enumerate(lines, start=1):
+        if len(line) > limits.max_line_kb * 1024:
+            raise _limit(path, f"第{n}行的长度", len(line) / 1024, limits.max_line_kb, " KB")
+        cells = split_cells(line.replace("\f", ""))
+        if "\f" in line:
+            after_break = True
+        if not cells:
+            after_break = after_break or bool(rows)
+            continue
+        if len(cells) > limits.max_line_cells:
+            raise _limit(path, f"第{n}行的单元格数", len(cells), limits.max_line_cells)
+        cells_total += len(cells)
+        if cells_total > limits.max_text_cells:
+            raise _limit(path, "的单元格数", cells_total, limits.max_text_cells)
+        if set("".join(cells)) <= set("-—_=| "):   # a rule line (``-- -- ---``)
+            continue
+        cells = [mend(c) for c in cells]
+        if after_break and rows and _continues(rows[-1], cells):
+            rows[-1] = [mend(c) for c in _join(rows[-1], cells)]
+        else:
+            rows.append(cells)
+            numbers.append(n)
+        after_break = False
+    return rows, numbers
+
+
+def load_text(path: str | Path, limits: TextLimits | None = None) -> list:
+    """A text file as one :class:`xltools.read.Sheet` (name: the file's stem; ``lines`` set)."""
     from .read import Sheet
 
     limits = limits or TextLimits.from_env()
-    text = decode(path, read_text_bytes(path, limits))
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if len(lines) > limits.max_text_lines:
-        raise _fail(path, Rule.TEXT_LIMIT, what="行数", found=_n(len(lines)), limit=_n(limits.max_text_lines))
-    grid = []
-    for i, line in enumerate(lines, start=1):
-        if len(line) > limits.max_text_line_kb * 1000:
-            raise _fail(path, Rule.TEXT_LIMIT, what=f"第 {i} 行的字符数", found=_n(len(line)),
-                        limit=_n(limits.max_text_line_kb * 1000))
-        cells = split_line(line)
-        if len(cells) > limits.max_text_cells:
-            raise _fail(path, Rule.TEXT_LIMIT, what=f"第 {i} 行的单元格数", found=_n(len(cells)),
-                        limit=_n(limits.max_text_cells))
-        grid.append(cells)
-    width = max((len(r) for r in grid), default=0)
-    grid = [r + [""] * (width - len(r)) for r in grid]
-    return [Sheet(Path(path).stem[:31] or "text", "visible", grid, lines=list(range(1, len(grid) + 1)))]
+    text = decode_text(path, limits)
+    rows, numbers = text_grid(text, str(path), limits)
+    width = max((len(r) for r in rows), default=0)
+    grid = [r + [""] * (width - len(r)) for r in rows]
+    return [Sheet(Path(path).stem, "visible", grid, lines=numbers)]
