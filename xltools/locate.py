@@ -180,6 +180,7 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
     from .spec import LISTS_SHEET, META_SHEET
 
     families = [list(layouts(k)) for k in kinds()]
+    labels_of = {id(spec): _Labels.of(spec) for family in families for spec in family}
     titles: dict[str, list[list[FormSpec]]] = {}
     for family in families:
         for key in set().union(*(_title_keys(s) for s in family)):
@@ -192,7 +193,7 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
             title_key = next(k for c, k in sorted(seg.keys.items()) if c[0] == seg.top and k in titles)
             best = None
             for family in titles[title_key]:
-                every = [_Labels.of(spec) for spec in family]
+                every = [labels_of[id(spec)] for spec in family]
                 union = set().union(*(x.all for x in every))
                 for spec, labels in zip(family, every, strict=True):
                     s = _score(seg, labels, union)
