@@ -256,3 +256,25 @@ def test_a_form_typed_without_its_title():
     assert forms[0].data["项目名称"] == "党群服务站" and forms[0].cells[("项目名称",)] == "B1"
     # a sheet of a few stray labels is not a form
     assert find_forms([Sheet("Sheet1", "visible", [["项目名称", "x"], ["主管部门", "y"]])], "x.xlsx") == ([], [])
+
+
+def test_our_template_with_a_row_inserted_is_read_by_its_labels(tmp_path):
+    """Metadata says the kind, but a row was inserted (today: layout-changed): read by labels,
+    the same data, its cells where they are now."""
+    import openpyxl
+    from helpers import valid_form, write_filled
+
+    from xltools.read import read_workbook
+
+    form = valid_form()
+    path = write_filled(tmp_path / "ours.xlsx", form)
+    want = read_workbook(path).forms[0]
+    wb = openpyxl.load_workbook(path)
+    ws = wb[want.sheet]
+    ws.insert_rows(4)   # below 项目名称, above 主管部门
+    wb.save(path)
+    got = read_workbook(path).forms[0]
+    assert got.data == want.data
+    assert got.cells[("项目名称",)] == want.cells[("项目名称",)]
+    r, c = want.cells[("主管部门",)][1:], want.cells[("主管部门",)][0]
+    assert got.cells[("主管部门",)] == f"{c}{int(r) + 1}"

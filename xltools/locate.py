@@ -225,7 +225,6 @@ class _Reader:
         self.seg, self.spec, self.labels, self.file = seg, spec, labels, file
         self.sheet = seg.sheet
         self.findings: list[Finding] = []
-        self.used: set[tuple[int, int]] = set()   # label occurrences taken by a field
         self.offsets: list[int] = []             # value col − label col of the values found to the right
 
     def name(self, r: int, c: int) -> str:
