@@ -1,4 +1,9 @@
-"""Regenerate templates/ and samples/ from schemas/ and samples/source/ (the seeds' data).
+"""Regenerate templates/ and samples/ from schemas/ and samples/source/ (the seeds).
+
+The samples are made from the published seed texts by import (samples/source/*.txt read with
+`xltools.read.read_workbook`, the label-based reader); the hand-made transcriptions beside them
+(samples/source/*.json) are the independent check that import is right (tests/test_import_seeds.py).
+Only the corrected 江川路 copy (003_jiangchuan_2026_fixed.json) is not a seed and is made from JSON.
 
     python scripts/regenerate.py            # write them
     python scripts/regenerate.py --check    # exit 1 if any committed file is stale
@@ -18,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from xltools.carry import carry_values  # noqa: E402
 from xltools.fsutil import atomic_write_bytes, safe_filename  # noqa: E402
-from xltools.read import Form  # noqa: E402
+from xltools.read import Form, read_workbook  # noqa: E402
 from xltools.spec import kinds, load_spec, variants  # noqa: E402
 from xltools.template import template_bytes  # noqa: E402
 
-# samples/<folder>/ ← samples/source/<file>.json (a list of forms as `xltools read` prints them)
+# samples/<folder>/ ← samples/source/<file>.txt imported (<file>.json: its transcription, the check)
 SAMPLE_SETS = {
     "jiuliting-2026": "000_jiuliting_2026.json",   # 九里亭街道: 3 clean submissions, 合计 44,814,165.00
     "hongqiao-2026": "002_hongqiao_2026.json",     # 虹桥镇: 9 submissions with the seed's real defects
@@ -41,6 +46,22 @@ PARSED = ("运算符", "数值", "单位", "定性")
 # something to check: samples/zhongshan-2024/申报表/ and samples/zhongshan-2024/自评表/.
 SELFEVAL_SOURCE = "004_zhongshan_2024_selfeval.json"
 SELFEVAL_FOLDER = "zhongshan-2024"
+
+
+def imported(source: str) -> list[dict]:
+    """The forms of a seed as import reads them (the .txt beside the transcription ``source``),
+    each as `xltools read` prints it with its kind under 表单 (the transcriptions' shape); a
+    source that is not a seed (a .json with no .txt) is read as JSON."""
+    path = ROOT / "samples" / "source" / source
+    text = path.with_suffix(".txt")
+    if not text.is_file():
+        return json.loads(path.read_text("utf-8"))
+    forms = []
+    for f in read_workbook(text).forms:   # the parsed parts of a 指标值 are read, not typed: drop them
+        data = {k: [{c: v for c, v in row.items() if c not in PARSED} for row in v]
+                if isinstance(v, list) else v for k, v in f.data.items()}
+        forms.append({"表单": f.kind, **data})
+    return forms
 
 
 def implied_target(selfeval: dict) -> dict:
@@ -71,21 +92,20 @@ def build() -> dict[str, bytes]:
             out[f"templates/{kind}-{variant}.xlsx"] = data
     sets = {folder: (source, None) for folder, source in SAMPLE_SETS.items()} | VARIANT_SETS
     for folder, (source, variant) in sets.items():
-        forms = json.loads((ROOT / "samples" / "source" / source).read_text("utf-8"))
-        for i, form in enumerate(forms, start=1):
+        for i, form in enumerate(imported(source), start=1):
             values = {k: v for k, v in form.items() if k != "表单"}
             values["绩效指标"] = [{k: v for k, v in row.items() if k not in PARSED} for row in form["绩效指标"]]
             data, _, _ = template_bytes(load_spec(form["表单"], variant), values)
             out[f"samples/{folder}/{i:02d}_{safe_filename(form['项目名称'])}.xlsx"] = data
     for folder, source in UNIT_SETS.items():
-        for form in json.loads((ROOT / "samples" / "source" / source).read_text("utf-8")):
+        for form in imported(source):
             spec = load_spec(form["表单"])
             values = {k: v for k, v in form.items() if k != "表单"}
             head, tail = spec.form_stem(values)
             data, _, _ = template_bytes(spec, values)
             out[f"samples/{folder}/{safe_filename(head, tail=tail)}.xlsx"] = data
     target_spec, self_spec = load_spec("project-target"), load_spec("project-selfeval")
-    for i, form in enumerate(json.loads((ROOT / "samples" / "source" / SELFEVAL_SOURCE).read_text("utf-8")), 1):
+    for i, form in enumerate(imported(SELFEVAL_SOURCE), 1):
         name = f"{i:02d}_{safe_filename(form['项目名称'])}.xlsx"
         target = implied_target(form)
         data, _, _ = template_bytes(target_spec, target)
