@@ -38,17 +38,24 @@ from .rules import Finding, Rule, finding
 from .spec import Field, FormSpec, Table, a1, compute, get_path, kinds, layouts
 
 _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
+_STOPS = "。；;！!？?：:"   # a paragraph that ends with one of these is complete
 _MARKUP_END = re.compile(r"\s*</p\s*>\s*$", re.IGNORECASE)
 _MARKUP_START = re.compile(r"^\s*<p\s*>", re.IGNORECASE)
 _CLOSING = "。！？；.!?;：:）)”\"」』"
 
 
+_CLOSE = ")"        # folded closing bracket: (2026 年度) and 2026年度 print the same year
+_HEAD_ROWS = 3     # rows under the title where the year line is looked for
+
+
 def _key(v) -> str:
+    """A cell or label compared loosely: :func:`xltools.read.label_key`, and no colons at all
+    (其中: 财政资金 and 其中财政资金 print the same label)."""
     from .read import label_key
 
     if v is None or v == "":
         return ""
-    return label_key(v)
+    return label_key(v).replace(":", "")
 
 
 def cell_name(sheet, r: int, c: int) -> str:
@@ -232,8 +239,10 @@ class _Reader:
         keys = _field_keys(f)
         found = {p for k in keys for p in self.seg.where.get(k, ())}
         if not found and f.area.col < f.label_area.col:
-            # a value printed before its label in one cell: (2026 年度)
-            found = {p for p, k in self.seg.keys.items() if any(k.endswith(x) for x in keys)}
+            # a value printed before its label in one cell, near the title: (2026 年度), 2026年度
+            bare = [x.rstrip(_CLOSE) for x in keys]
+            found = {p for p, k in self.seg.keys.items() if p[0] <= self.seg.top + _HEAD_ROWS
+                     and any(k.rstrip(_CLOSE).endswith(x) for x in bare if x)}
         return sorted(found)
 
     def read(self):
@@ -333,7 +342,7 @@ class _Reader:
             if self.row_has_label(rr):
                 break
             parts.extend(x for _, x in cells)
-        return "\n".join(str(p) for p in parts) if len(parts) > 1 else v
+        return self.join(parts) if len(parts) > 1 else v
 
     def below(self, f: Field, r: int, c: int):
         """A long text under its header: the cells below, from the label's column to the next
@@ -364,7 +373,19 @@ class _Reader:
                     gap = False
         if not parts:
             return None, (r + 1, c)
-        return "\n".join(str(p) for p in parts), first
+        return self.join(parts), first
+
+    def join(self, parts: list) -> str:
+        """Cells of one long text, row after row: paragraphs on their own lines; on a grid made
+        from text, a paragraph that stops mid-sentence (no final 。；！？) goes on in the next row
+        (a page break) and is joined without a break."""
+        texts = [t for t in (_text_value(p) for p in parts) if t]
+        out = texts[0] if texts else ""
+        lines = getattr(self.sheet, "lines", None)
+        for t in texts[1:]:
+            out += "" if lines and out[-1] not in _STOPS else "\n"
+            out += t
+        return out
 
     @staticmethod
     def broken(before, after) -> bool:
@@ -375,9 +396,9 @@ class _Reader:
     def left(self, f: Field, r: int, c: int):
         """A value left of its label; or in the label's own cell before it (``(2026 年度)``,
         the texts printed before it in the spec's row removed)."""
-        k = self.seg.keys.get((r, c), "")
-        for lk in sorted(_field_keys(f), key=len, reverse=True):
-            if k.endswith(lk):
+        k = self.seg.keys.get((r, c), "").rstrip(_CLOSE)
+        for lk in sorted((x.rstrip(_CLOSE) for x in _field_keys(f)), key=len, reverse=True):
+            if lk and k.endswith(lk):
                 rest = k[: len(k) - len(lk)]
                 for t in self.spec.texts:
                     if t.area.row == f.label_area.row and t.area.col < f.label_area.col:
@@ -495,7 +516,7 @@ class _Reader:
                 # a text cell broken over lines (a page break): the rest of the row above
                 for key, (_, raw) in placed.items():
                     before = rows[-1][key] or ""
-                    rows[-1][key] = before + ("" if not before or before[-1] not in "。；;！!？?" else "\n") + \
+                    rows[-1][key] = before + ("" if not before or before[-1] not in _STOPS else "\n") + \
                         (self._cell(raw, table.column(key)) or "")
                 continue
             values = {}
