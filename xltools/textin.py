@@ -16,7 +16,7 @@ reader (:mod:`xltools.locate`) reads like any other grid:
   joined into that row, cell by cell, without a separator (``<p>`` markup is joined across the
   break so the paragraph stays one);
 * hostile input is refused before anything is parsed, with a Chinese message: a file above
-  the size limit, binary content (NUL bytes, control characters), an encoding that is neither
+  the size limit, binary content (NUL bytes, a control character: its line is named), an encoding that is neither
   UTF-8 (with or without BOM), UTF-16 with BOM nor GB18030, too many lines or cells, a line too
   long. The limits are a :class:`TextLimits`, each changeable with an environment variable
   (``XLTOOLS_MAX_TEXT_MB=5`` …).
@@ -45,7 +45,7 @@ class TextLimits:
     max_text_lines: int = 100_000   # lines
     max_text_cells: int = 500_000   # cells of all lines together
     max_line_cells: int = 104       # cells on one line (as Limits.max_cols)
-    max_line_kb: int = 256          # one line (a long text is one line of a few KB)
+    max_line_kb: int = 64           # characters of one line, in thousands (a cell holds ≤ 32,767)
 
     @classmethod
     def from_env(cls, environ=None) -> TextLimits:
@@ -88,8 +88,8 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     if size > cap or len(data) > cap:
-        raise _fail(path, Rule.FILE_TOO_LARGE, size=f"{max(size, len(data)) / MIB:.1f} MiB",
-                    limit=f"{cap / MIB:.1f} MiB")
+        raise _fail(path, Rule.TEXT_LIMIT, what="大小", found=f"{max(size, len(data)) / MIB:.1f} MB",
+                    limit=f"{limits.max_text_mb:g} MB")
     if not data:
         raise _fail(path, Rule.FILE_EMPTY)
     text = None
@@ -110,10 +110,11 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
     if text is None:
         raise _fail(path, Rule.TEXT_NOT_TEXT, what="编码既不是 UTF-8、带 BOM 的 UTF-16，也不是 GB18030")
     text = text.lstrip("\ufeff")
-    bad = len(_CONTROL.findall(text))
-    if "\x00" in text or bad > max(8, len(text) // 1000):
-        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"含有 {bad} 个控制字符，像是二进制文件")
-    return _CONTROL.sub("", text)
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"第 {line} 行含有控制字符 U+{ord(bad.group()):04X}，像是二进制文件")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
 _ENDS_SENTENCE = re.compile(r"[。！？；.!?;”」）)]\s*$")
 
 
-def split_cells(line: str) -> list[str]:
+def split_line(line: str) -> list[str]:
     """One line's cells: by tab, or by runs of spaces on a line without a tab; trailing empty
     cells dropped, leading ones kept."""
     line = line.rstrip("\r\n")
@@ -137,6 +138,9 @@ def split_cells(line: str) -> list[str]:
     while cells and not cells[-1]:
         cells.pop()
     return cells
+
+
+split_cells = split_line
 
 
 def mend(cell: str) -> str:
@@ -248,14 +252,14 @@ def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tu
     limits = limits or TextLimits.from_env()
     lines = text.splitlines()
     if len(lines) > limits.max_text_lines:
-        raise _limit(path, "的行数", len(lines), limits.max_text_lines)
+        raise _limit(path, "行数", len(lines), limits.max_text_lines)
     rows: list[list[str]] = []
     numbers: list[int] = []
     after_break = False
     cells_total = 0
     for n, line in enumerate(lines, start=1):
-        if len(line) > limits.max_line_kb * 1024:
-            raise _limit(path, f"第{n}行的长度", len(line) / 1024, limits.max_line_kb, " KB")
+        if len(line) > limits.max_line_kb * 1000:
+            raise _limit(path, f"第 {n} 行的字符数", len(line), limits.max_line_kb * 1000)
         cells = split_cells(line.replace("\f", ""))
         if "\f" in line:
             after_break = True
@@ -263,10 +267,10 @@ def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tu
             after_break = after_break or bool(rows)
             continue
         if len(cells) > limits.max_line_cells:
-            raise _limit(path, f"第{n}行的单元格数", len(cells), limits.max_line_cells)
+            raise _limit(path, f"第 {n} 行的单元格数", len(cells), limits.max_line_cells)
         cells_total += len(cells)
         if cells_total > limits.max_text_cells:
-            raise _limit(path, "的单元格数", cells_total, limits.max_text_cells)
+            raise _limit(path, "单元格总数", cells_total, limits.max_text_cells)
         if set("".join(cells)) <= set("-—_=| "):   # a rule line (``-- -- ---``)
             continue
         cells = [mend(c) for c in cells]

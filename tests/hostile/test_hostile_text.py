@@ -73,7 +73,7 @@ def test_too_many_lines_or_cells_or_a_long_line(tmp_path):
     lines.write_text("甲\n" * 30, "utf-8")
     with pytest.raises(UnreadableFile) as info:
         load_text(lines, TextLimits(max_text_lines=20))
-    assert info.value.rule == "text-limit" and "行数 31 超过上限 20" in info.value.message
+    assert info.value.rule == "text-limit" and "行数 30 超过上限 20" in info.value.message
     cells = tmp_path / "cells.txt"
     cells.write_text("\t".join(["甲"] * 200) + "\n", "utf-8")
     _refused(cells, "text-limit", "第 1 行的单元格数 200 超过上限 104")
