@@ -6,6 +6,8 @@ the ambiguous lines reported at their line, and the samples made from them by im
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,27 @@ def test_import_writes_forms_that_read_back_as_transcribed(tmp_path):
 
 def result_paths(result) -> list[Path]:
     return [item.path for item in result.imported]
+
+
+_CELL = re.compile(r"第\d+行|\b[A-Z]{1,3}\d+\b")
+
+
+def test_validate_on_the_text_reports_the_defects_the_samples_report():
+    """Seed 002 validated straight from its text gives the findings its samples give (cells aside:
+    lines of the text there, A1 of the workbook here), plus the import-ambiguous warnings."""
+    from xltools.validate import validate_paths
+
+    text = validate_paths([SOURCE / "002_hongqiao_2026.txt"]).findings
+    samples = validate_paths([ROOT / "samples" / "hongqiao-2026"]).findings
+    assert sum(f.rule == "import-ambiguous" for f in text) == 4
+
+    def key(f):
+        return f.rule, f.severity, _CELL.sub("@", f.message)
+
+    assert Counter(key(f) for f in text if f.rule != "import-ambiguous") == Counter(key(f) for f in samples)
+    assert sum(f.severity == "error" for f in samples) == 13
+    # the cell of a finding on the text is the line that prints it (NOTES.md: C at [4],[5] of form [1])
+    lines = (SOURCE / "002_hongqiao_2026.txt").read_text("utf-8").splitlines()
+    dup = next(f for f in text if f.rule == "duplicate-indicator" and "工作经费使用合规性" in f.message)
+    assert dup.cell == "第55行" and "第54行" in dup.message
+    assert "工作经费使用合规性" in lines[54] and "工作经费使用合规性" in lines[53]
