@@ -35,7 +35,7 @@ SAMPLE_SETS = {
 }
 # A seed whose text does not import equal to its transcription yet is made from the JSON
 # (listed here, so it is never silent); empty when the reader reads every seed.
-FROM_JSON: set[str] = set()   # every seed now imports equal to its transcription
+FROM_JSON: set[str] = set()
 # 九亭镇 2023 (seed 001): two 申报表 in the 2023 layout (variant "2023": no 项目性质, a 项目投入资金构成
 # table), with the seed's defects: the second form has no 计划开始/完成日期 and no 资金构成 row.
 VARIANT_SETS = {"jiuting-2023": ("001_jiuting_2023.json", "2023")}

@@ -236,3 +236,23 @@ def test_year_and_colons_printed_otherwise():
     assert d["年度"] == 2026
     assert d["项目资金"]["财政资金"] == 500.0 and d["年度资金"]["当年财政拨款"] == 1000.0
     assert forms[0].cells[("项目资金", "财政资金")] == "C7"
+
+
+def test_header_printed_again_after_a_page_break_does_not_end_the_table():
+    header = ["", "一级指标", "二级指标", "三级指标", "年度(/项目)指标值"]
+    rows = TARGET_HEAD + [
+        ["绩效指标", "产出指标", "数量指标", "a", "≥1.00(个)"],
+        header,
+        ["", "", "", "b", "≥2.00(个)"],
+    ]
+    forms, _ = find_forms([text_sheet(rows)], "seed.txt")
+    assert [(r["二级指标"], r["三级指标"]) for r in forms[0].data["绩效指标"]] == [("数量指标", "a"), ("数量指标", "b")]
+
+
+def test_a_form_typed_without_its_title():
+    rows = [list(r) for r in TARGET_HEAD[2:]] + [["绩效指标", "产出指标", "数量指标", "a", "≥1.00(个)"]]
+    forms, _ = find_forms([Sheet("Sheet1", "visible", rows)], "x.xlsx")
+    assert [f.kind for f in forms] == ["project-target"]
+    assert forms[0].data["项目名称"] == "党群服务站" and forms[0].cells[("项目名称",)] == "B1"
+    # a sheet of a few stray labels is not a form
+    assert find_forms([Sheet("Sheet1", "visible", [["项目名称", "x"], ["主管部门", "y"]])], "x.xlsx") == ([], [])

@@ -139,9 +139,14 @@ class _Segment:
                 and not (isinstance(v, str) and not v.strip())]
 
 
-def _segments(sheet, titles: set[str]) -> list[_Segment]:
-    starts = []
-    for r, row in enumerate(sheet.grid):
+_TITLED_FIT = 0.3     # share of a layout's labels a titled segment must print to be read as it
+_UNTITLED_FIT = 0.6   # … and a sheet without any form title
+
+
+def _segments(sheet, titles: set[str] | None) -> list[_Segment]:
+    """The sheet cut at each row printing a title; ``titles`` None: the whole sheet as one."""
+    starts = [] if titles is not None else [0]
+    for r, row in enumerate(sheet.grid if titles is not None else ()):
         for v in row:
             if v not in (None, "") and _key(v) in titles:
                 starts.append(r)
@@ -180,6 +185,7 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
     from .spec import LISTS_SHEET, META_SHEET
 
     families = [list(layouts(k)) for k in kinds()]
+    labels_of = {id(spec): _Labels.of(spec) for family in families for spec in family}
     titles: dict[str, list[list[FormSpec]]] = {}
     for family in families:
         for key in set().union(*(_title_keys(s) for s in family)):
@@ -188,17 +194,21 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
     for sheet in sheets:
         if sheet.name in (META_SHEET, LISTS_SHEET):
             continue
-        for seg in _segments(sheet, set(titles)):
-            title_key = next(k for c, k in sorted(seg.keys.items()) if c[0] == seg.top and k in titles)
+        segments = _segments(sheet, set(titles))
+        untitled = not segments
+        if untitled:   # no title printed (a form typed from its first label): the whole sheet, if its labels fit
+            segments = _segments(sheet, None)
+        for seg in segments:
+            title_key = next((k for c, k in sorted(seg.keys.items()) if c[0] == seg.top and k in titles), None)
             best = None
-            for family in titles[title_key]:
-                every = [_Labels.of(spec) for spec in family]
+            for family in (titles[title_key] if title_key else families):
+                every = [labels_of[id(spec)] for spec in family]
                 union = set().union(*(x.all for x in every))
                 for spec, labels in zip(family, every, strict=True):
                     s = _score(seg, labels, union)
                     if best is None or s > best[0]:
                         best = (s, spec, labels)
-            if best is None or best[0] < 0.3:
+            if best is None or best[0] < (_UNTITLED_FIT if untitled else _TITLED_FIT):
                 continue
             form, found = _Reader(seg, best[1], best[2], file).read()
             forms.append(form)
@@ -493,6 +503,7 @@ class _Reader:
             form.next_row[table.key] = self.name(self.seg.top, 0)
             return rows
         header, cols = found
+        own = {k for c in table.columns for k in (_key(c.label), *(_key(a) for a in c.aliases))}
         {_key(table.label)} | {_key(c.label) for c in table.columns}
         hier = self.spec.hierarchy if table.hierarchy else None
         level1 = set(hier.level1) if hier else set()
@@ -506,6 +517,8 @@ class _Reader:
             if not self.seg.row_cells(r):
                 continue
             if self.row_has_label(r, skip={_key(table.label)}):
+                if cells and all(self.seg.keys.get((r, cc)) in own for cc, _ in cells):
+                    continue   # the header printed again (after a page break)
                 break
             if not cells:
                 continue

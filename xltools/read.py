@@ -7,7 +7,12 @@ their parts; cached formula results are kept only to compare (``Form.stored``).
 
 The file goes through :func:`xltools.safety.precheck` before python-calamine opens it.
 Which form a sheet holds comes from the very-hidden metadata sheet; without it (a re-save by
-another program, a hand-made copy) the reader finds the form by its printed title and labels.
+another program, a hand-made copy, a workbook typed in the printed layout on another grid, a
+汇总 of many forms on one sheet) the label-based reader (:mod:`xltools.locate`) finds each form
+by its printed title and labels, and the positional reader is the fallback. A PDF (``%PDF-``)
+goes to :mod:`xltools.pdfin` and a text (a .txt: not a zip, not OLE2, not named like a
+workbook) to :mod:`xltools.textin`; both give grids the label-based reader reads, their cells
+named ``第N行`` (the line of the source).
 """
 
 from __future__ import annotations
@@ -276,8 +281,11 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
     """Read every form in one workbook. Raises :class:`UnreadableFile` when there is none.
 
     With metadata, each sheet is read in the layout the metadata names (a kind, and its variant
-    for the workbook or, in a 汇总表, per sheet); without, in the layout of any kind whose labels
-    fit the sheet best (its own or a variant's)."""
+    for the workbook or, in a 汇总表, per sheet), and by its labels if its rows or columns were
+    moved; without, by its printed labels (:func:`xltools.locate.find_forms`: one form per title,
+    each in the layout of the kind whose labels fit best), else positionally. PDFs and texts are
+    read by their labels. Findings made while reading (``import-ambiguous``) are in
+    ``ReadResult.findings``."""
     file = display or str(path)
     loaded = _load_other(path)
     if loaded is not None:   # a PDF or a text: no metadata, no template layout; read by labels
@@ -310,6 +318,10 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
         try:
             return _by_labels(sheets, file, meta)
         except UnreadableFile:
+            pass
+        except (MemoryError, RecursionError):
+            raise
+        except Exception:  # a grid the label reader trips on: the positional reader may still read it
             pass
         families = [list(layouts(k)) for k in kinds()]
         for s in sheets:
