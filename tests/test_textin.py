@@ -165,3 +165,14 @@ def test_load_text_does_not_follow_the_environment_when_given_limits(tmp_path, m
     assert refused(SEED_000).rule == "text-limit"
     assert load_text(SEED_000, TextLimits())[0].grid
     assert os.environ["XLTOOLS_MAX_TEXT_MB"]
+
+
+def test_a_folder_with_texts_reads_the_forms_and_reports_the_text_with_none(tmp_path):
+    from xltools.validate import validate_paths
+
+    (tmp_path / "收回").mkdir()
+    (tmp_path / "收回" / "九里亭.txt").write_bytes(SEED_000.read_bytes())
+    (tmp_path / "收回" / "说明.txt").write_text("请于月底前提交。\n", "utf-8")
+    report = validate_paths([tmp_path / "收回"])
+    assert len(report.forms) == 3
+    assert [(Path(u.path).name, u.rule) for u in report.unreadable] == [("说明.txt", "not-a-form")]
