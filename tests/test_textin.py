@@ -62,6 +62,15 @@ def test_page_break_continuations_are_joined_into_the_row_above():
     assert rows[2] == ["", "", "", "长效管理机制", "合理"]
 
 
+def test_a_lone_fragment_joined_as_a_guess_is_noted_and_a_label_completed_is_not():
+    notes: list = []
+    rows, lines = text_grid("居民区党群服务站标准化建设达宣\t\t=100.00(个 )\n\n\t\t\t传知晓率\n"
+                            "\t满意度指标\t服务对象 满意度指\t群众满意度\t满意\n\n\t\t标", notes=notes)
+    assert rows[0][0] == "居民区党群服务站标准化建设达宣传知晓率" and rows[1][2] == "服务对象满意度指标"
+    assert lines == [1, 4]
+    assert [n for n, _, _ in notes] == [3] and "传知晓率" in notes[0][1] and "第1行" in notes[0][2]
+
+
 def test_a_paragraph_broken_by_the_page_is_one_paragraph():
     rows, lines = text_grid("\t<p>完成 10 件体育设施器材的维修。通</p>\n\n\t<p>过项目的实施，提升社区体育水平。</p>")
     assert rows == [["", "<p>完成 10 件体育设施器材的维修。通过项目的实施，提升社区体育水平。</p>"]] and lines == [1]

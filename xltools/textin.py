@@ -164,40 +164,44 @@ def _is_value(s: str) -> bool:
     return not _MARKUP.match(s) and bool(re.match(r"^[≥≤=<>＜＞]|^\d", s))
 
 
-def _continues(prev: list[str], cur: list[str]) -> bool:
-    """Whether ``cur`` (the first line after a page break) continues the row ``prev``."""
+SURE, GUESS = "sure", "guess"
+
+
+def _continues(prev: list[str], cur: list[str]) -> str:
+    """Whether ``cur`` (the first line after a page break) continues the row ``prev``: ``SURE``
+    (an open parenthesis, a cell starting with ``)`` or ``/``, a long text stopped mid-sentence,
+    a label completed), ``GUESS`` (a lone short fragment taken as the end of the row's last
+    text, reported), or ``""`` (a row of its own)."""
     filled = [(i, c) for i, c in enumerate(cur) if c]
     if not filled or any(_fold(c) in _known_labels() for _, c in filled):
-        return False   # a label (a title, a table header) starts something new
+        return ""   # a label (a title, a table header) starts something new
     for i, c in filled:
         above = prev[i] if i < len(prev) else ""
         if c[0] in ")）/" or (above and _unbalanced(above)):
-            return True
+            return SURE
         plain = _MARKUP.sub("", above).strip()
         long_text = len(plain) >= 30 or bool(_MARKUP.search(above))
         if long_text and plain and not _ENDS_SENTENCE.search(plain) and not _is_value(c):
-            return True
+            return SURE
     if len(filled) == 1:
         c = filled[0][1]
-        return len(c) <= 6 and not _is_value(c) and any(p and not _is_value(p) and not _ENDS_SENTENCE.search(p)
-                                                         for p in prev) and _lone_fits(prev, filled[0])
-    return False
+        if len(c) <= 6 and not _is_value(c) and any(p and not _is_value(p) and not _ENDS_SENTENCE.search(p)
+                                                     for p in prev):
+            return _lone_fits(prev, filled[0])
+    return ""
 
 
-def _lone_fits(prev: list[str], cell: tuple[int, str]) -> bool:
-    """A lone fragment continues the row above when a label of the spec or an indicator name
-    is completed by it, or when it continues the row's last text (a 三级 broken by the page)."""
-    from .read import label_key
-
+def _lone_fits(prev: list[str], cell: tuple[int, str]) -> str:
+    """A lone fragment continues the row above for sure when it completes a label of the spec
+    or an indicator name (``服务对象 满意度指`` + ``标``); as a guess when it may end the row's
+    last text (a 三级 broken by the page: ``…达宣`` + ``传知晓率``)."""
     i, c = cell
     known = _known_labels()
-    if label_key(c) in known:
-        return False
     above = prev[i] if i < len(prev) else ""
-    if above and label_key(above + c) in known:
-        return True
+    if above and _fold(above + c) in known:
+        return SURE
     text = [p for p in prev if p and not _is_value(p)]
-    return bool(text) and label_key(text[-1]) not in known
+    return GUESS if text and _fold(text[-1]) not in known else ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -247,8 +251,11 @@ def _join(prev: list[str], cur: list[str]) -> list[str]:
     return out
 
 
-def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tuple[list[list[str]], list[int]]:
-    """The grid of a text (rows of cells, mended and joined) and each row's 1-based line number."""
+def text_grid(text: str, path: str = "", limits: TextLimits | None = None,
+              notes: list | None = None) -> tuple[list[list[str]], list[int]]:
+    """The grid of a text (rows of cells, mended and joined) and each row's 1-based line number.
+    A join that was a guess is appended to ``notes`` as (line, what, assumed) for an
+    ``import-ambiguous`` warning."""
     limits = limits or TextLimits.from_env()
     lines = text.splitlines()
     if len(lines) > limits.max_text_lines:
@@ -274,8 +281,15 @@ def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tu
         if set("".join(cells)) <= set("-—_=| "):   # a rule line (``-- -- ---``)
             continue
         cells = [mend(c) for c in cells]
-        if after_break and rows and _continues(rows[-1], cells):
-            rows[-1] = [mend(c) for c in _join(rows[-1], cells)]
+        how = _continues(rows[-1], cells) if after_break and rows else ""
+        if how:
+            joined = [mend(c) for c in _join(rows[-1], cells)]
+            if how == GUESS and notes is not None:
+                frag = next(c for c in cells if c)
+                whole = next((j for j, p in zip(joined, rows[-1]) if j != p), "")
+                notes.append((n, f"分页后的第{n}行只有「{frag}」一格",
+                              f"第{numbers[-1]}行的续文（「{whole}」）"))
+            rows[-1] = joined
         else:
             rows.append(cells)
             numbers.append(n)
@@ -289,7 +303,18 @@ def load_text(path: str | Path, limits: TextLimits | None = None) -> list:
 
     limits = limits or TextLimits.from_env()
     text = decode_text(path, limits)
-    rows, numbers = text_grid(text, str(path), limits)
+    notes: list = []
+    rows, numbers = text_grid(text, str(path), limits, notes)
     width = max((len(r) for r in rows), default=0)
     grid = [r + [""] * (width - len(r)) for r in rows]
-    return [Sheet(Path(path).stem, "visible", grid, lines=numbers)]
+    sheet = Sheet(Path(path).stem, "visible", grid, lines=numbers)
+    sheet.notes = notes   # read by xltools.read (import-ambiguous warnings at their line)
+    return [sheet]
+
+
+def note_findings(sheets: list, file: str) -> list:
+    """The ``import-ambiguous`` warnings of the joins :func:`load_text` had to guess."""
+    from .rules import finding
+
+    return [finding(Rule.IMPORT_AMBIGUOUS, file, s.name, f"第{n}行", what=what, assumed=assumed)
+            for s in sheets for n, what, assumed in getattr(s, "notes", ())]
