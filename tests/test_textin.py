@@ -62,6 +62,15 @@ def test_page_break_continuations_are_joined_into_the_row_above():
     assert rows[2] == ["", "", "", "长效管理机制", "合理"]
 
 
+def test_a_lone_fragment_joined_as_a_guess_is_noted_and_a_label_completed_is_not():
+    notes: list = []
+    rows, lines = text_grid("居民区党群服务站标准化建设达宣\t\t=100.00(个 )\n\n\t\t\t传知晓率\n"
+                            "\t满意度指标\t服务对象 满意度指\t群众满意度\t满意\n\n\t\t标", notes=notes)
+    assert rows[0][0] == "居民区党群服务站标准化建设达宣传知晓率" and rows[1][2] == "服务对象满意度指标"
+    assert lines == [1, 4]
+    assert [n for n, _, _ in notes] == [3] and "传知晓率" in notes[0][1] and "第1行" in notes[0][2]
+
+
 def test_a_paragraph_broken_by_the_page_is_one_paragraph():
     rows, lines = text_grid("\t<p>完成 10 件体育设施器材的维修。通</p>\n\n\t<p>过项目的实施，提升社区体育水平。</p>")
     assert rows == [["", "<p>完成 10 件体育设施器材的维修。通过项目的实施，提升社区体育水平。</p>"]] and lines == [1]
@@ -103,7 +112,7 @@ def test_a_huge_text_is_refused_by_its_size_before_it_is_read(tmp_path):
     p = tmp_path / "huge.txt"
     with open(p, "wb") as fh:
         fh.truncate(6 * (1 << 20))   # sparse: 6 MiB of NULs
-    assert refused(p).rule == "file-too-large"
+    assert refused(p).rule == "text-limit"
 
 
 def test_limits_from_the_environment():
@@ -135,8 +144,9 @@ def test_nul_bytes_and_control_characters_are_refused(tmp_path):
     p = tmp_path / "nul.txt"
     p.write_bytes("项目名称\t某项目\n".encode() + b"\x00\x01")
     assert refused(p).rule == "text-not-text"
-    p.write_bytes("项目名称\t某项目\n".encode() + b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f" * 3)
-    assert refused(p).rule == "text-not-text"
+    p.write_bytes("项目名称\t某项目\n".encode() + b"\x01")
+    exc = refused(p)
+    assert exc.rule == "text-not-text" and "第 2 行" in exc.message and "U+0001" in exc.message
 
 
 def test_an_encoding_that_is_none_of_the_accepted_ones_is_refused(tmp_path):
@@ -161,6 +171,17 @@ def test_a_text_with_no_form_is_not_a_form(tmp_path):
 
 def test_load_text_does_not_follow_the_environment_when_given_limits(tmp_path, monkeypatch):
     monkeypatch.setenv("XLTOOLS_MAX_TEXT_MB", "0.000001")
-    assert refused(SEED_000).rule == "file-too-large"
+    assert refused(SEED_000).rule == "text-limit"
     assert load_text(SEED_000, TextLimits())[0].grid
     assert os.environ["XLTOOLS_MAX_TEXT_MB"]
+
+
+def test_a_folder_with_texts_reads_the_forms_and_reports_the_text_with_none(tmp_path):
+    from xltools.validate import validate_paths
+
+    (tmp_path / "收回").mkdir()
+    (tmp_path / "收回" / "九里亭.txt").write_bytes(SEED_000.read_bytes())
+    (tmp_path / "收回" / "说明.txt").write_text("请于月底前提交。\n", "utf-8")
+    report = validate_paths([tmp_path / "收回"])
+    assert len(report.forms) == 3
+    assert [(Path(u.path).name, u.rule) for u in report.unreadable] == [("说明.txt", "not-a-form")]

@@ -350,8 +350,10 @@ def _titles(sheet: Sheet) -> int:
 def _by_labels(sheets: list[Sheet], file: str, meta: dict | None) -> ReadResult:
     """The forms found by their printed labels (xltools/locate.py), or the reason there is none."""
     from .locate import find_forms
+    from .textin import note_findings
 
     forms, findings = find_forms(sheets, file)
+    findings = note_findings(sheets, file) + findings   # what reading the text had to guess
     if not forms:
         if meta and meta.get("kind") is not None:  # ours, but rows or columns were moved
             spec = load_spec(str(meta["kind"]))

@@ -16,7 +16,7 @@ reader (:mod:`xltools.locate`) reads like any other grid:
   joined into that row, cell by cell, without a separator (``<p>`` markup is joined across the
   break so the paragraph stays one);
 * hostile input is refused before anything is parsed, with a Chinese message: a file above
-  the size limit, binary content (NUL bytes, control characters), an encoding that is neither
+  the size limit, binary content (NUL bytes, a control character: its line is named), an encoding that is neither
   UTF-8 (with or without BOM), UTF-16 with BOM nor GB18030, too many lines or cells, a line too
   long. The limits are a :class:`TextLimits`, each changeable with an environment variable
   (``XLTOOLS_MAX_TEXT_MB=5`` …).
@@ -45,7 +45,7 @@ class TextLimits:
     max_text_lines: int = 100_000   # lines
     max_text_cells: int = 500_000   # cells of all lines together
     max_line_cells: int = 104       # cells on one line (as Limits.max_cols)
-    max_line_kb: int = 256          # one line (a long text is one line of a few KB)
+    max_line_kb: int = 64           # characters of one line, in thousands (a cell holds ≤ 32,767)
 
     @classmethod
     def from_env(cls, environ=None) -> TextLimits:
@@ -88,8 +88,8 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
     if size > cap or len(data) > cap:
-        raise _fail(path, Rule.FILE_TOO_LARGE, size=f"{max(size, len(data)) / MIB:.1f} MiB",
-                    limit=f"{cap / MIB:.1f} MiB")
+        raise _fail(path, Rule.TEXT_LIMIT, what="大小", found=f"{max(size, len(data)) / MIB:.1f} MB",
+                    limit=f"{limits.max_text_mb:g} MB")
     if not data:
         raise _fail(path, Rule.FILE_EMPTY)
     text = None
@@ -110,10 +110,11 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
     if text is None:
         raise _fail(path, Rule.TEXT_NOT_TEXT, what="编码既不是 UTF-8、带 BOM 的 UTF-16，也不是 GB18030")
     text = text.lstrip("\ufeff")
-    bad = len(_CONTROL.findall(text))
-    if "\x00" in text or bad > max(8, len(text) // 1000):
-        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"含有 {bad} 个控制字符，像是二进制文件")
-    return _CONTROL.sub("", text)
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise _fail(path, Rule.TEXT_NOT_TEXT, what=f"第 {line} 行含有控制字符 U+{ord(bad.group()):04X}，像是二进制文件")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ _MARKUP = re.compile(r"</?p\s*>", re.IGNORECASE)
 _ENDS_SENTENCE = re.compile(r"[。！？；.!?;”」）)]\s*$")
 
 
-def split_cells(line: str) -> list[str]:
+def split_line(line: str) -> list[str]:
     """One line's cells: by tab, or by runs of spaces on a line without a tab; trailing empty
     cells dropped, leading ones kept."""
     line = line.rstrip("\r\n")
@@ -137,6 +138,9 @@ def split_cells(line: str) -> list[str]:
     while cells and not cells[-1]:
         cells.pop()
     return cells
+
+
+split_cells = split_line
 
 
 def mend(cell: str) -> str:
@@ -160,40 +164,44 @@ def _is_value(s: str) -> bool:
     return not _MARKUP.match(s) and bool(re.match(r"^[≥≤=<>＜＞]|^\d", s))
 
 
-def _continues(prev: list[str], cur: list[str]) -> bool:
-    """Whether ``cur`` (the first line after a page break) continues the row ``prev``."""
+SURE, GUESS = "sure", "guess"
+
+
+def _continues(prev: list[str], cur: list[str]) -> str:
+    """Whether ``cur`` (the first line after a page break) continues the row ``prev``: ``SURE``
+    (an open parenthesis, a cell starting with ``)`` or ``/``, a long text stopped mid-sentence,
+    a label completed), ``GUESS`` (a lone short fragment taken as the end of the row's last
+    text, reported), or ``""`` (a row of its own)."""
     filled = [(i, c) for i, c in enumerate(cur) if c]
     if not filled or any(_fold(c) in _known_labels() for _, c in filled):
-        return False   # a label (a title, a table header) starts something new
+        return ""   # a label (a title, a table header) starts something new
     for i, c in filled:
         above = prev[i] if i < len(prev) else ""
         if c[0] in ")）/" or (above and _unbalanced(above)):
-            return True
+            return SURE
         plain = _MARKUP.sub("", above).strip()
         long_text = len(plain) >= 30 or bool(_MARKUP.search(above))
         if long_text and plain and not _ENDS_SENTENCE.search(plain) and not _is_value(c):
-            return True
+            return SURE
     if len(filled) == 1:
         c = filled[0][1]
-        return len(c) <= 6 and not _is_value(c) and any(p and not _is_value(p) and not _ENDS_SENTENCE.search(p)
-                                                         for p in prev) and _lone_fits(prev, filled[0])
-    return False
+        if len(c) <= 6 and not _is_value(c) and any(p and not _is_value(p) and not _ENDS_SENTENCE.search(p)
+                                                     for p in prev):
+            return _lone_fits(prev, filled[0])
+    return ""
 
 
-def _lone_fits(prev: list[str], cell: tuple[int, str]) -> bool:
-    """A lone fragment continues the row above when a label of the spec or an indicator name
-    is completed by it, or when it continues the row's last text (a 三级 broken by the page)."""
-    from .read import label_key
-
+def _lone_fits(prev: list[str], cell: tuple[int, str]) -> str:
+    """A lone fragment continues the row above for sure when it completes a label of the spec
+    or an indicator name (``服务对象 满意度指`` + ``标``); as a guess when it may end the row's
+    last text (a 三级 broken by the page: ``…达宣`` + ``传知晓率``)."""
     i, c = cell
     known = _known_labels()
-    if label_key(c) in known:
-        return False
     above = prev[i] if i < len(prev) else ""
-    if above and label_key(above + c) in known:
-        return True
+    if above and _fold(above + c) in known:
+        return SURE
     text = [p for p in prev if p and not _is_value(p)]
-    return bool(text) and label_key(text[-1]) not in known
+    return GUESS if text and _fold(text[-1]) not in known else ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -243,19 +251,22 @@ def _join(prev: list[str], cur: list[str]) -> list[str]:
     return out
 
 
-def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tuple[list[list[str]], list[int]]:
-    """The grid of a text (rows of cells, mended and joined) and each row's 1-based line number."""
+def text_grid(text: str, path: str = "", limits: TextLimits | None = None,
+              notes: list | None = None) -> tuple[list[list[str]], list[int]]:
+    """The grid of a text (rows of cells, mended and joined) and each row's 1-based line number.
+    A join that was a guess is appended to ``notes`` as (line, what, assumed) for an
+    ``import-ambiguous`` warning."""
     limits = limits or TextLimits.from_env()
     lines = text.splitlines()
     if len(lines) > limits.max_text_lines:
-        raise _limit(path, "的行数", len(lines), limits.max_text_lines)
+        raise _limit(path, "行数", len(lines), limits.max_text_lines)
     rows: list[list[str]] = []
     numbers: list[int] = []
     after_break = False
     cells_total = 0
     for n, line in enumerate(lines, start=1):
-        if len(line) > limits.max_line_kb * 1024:
-            raise _limit(path, f"第{n}行的长度", len(line) / 1024, limits.max_line_kb, " KB")
+        if len(line) > limits.max_line_kb * 1000:
+            raise _limit(path, f"第 {n} 行的字符数", len(line), limits.max_line_kb * 1000)
         cells = split_cells(line.replace("\f", ""))
         if "\f" in line:
             after_break = True
@@ -263,15 +274,22 @@ def text_grid(text: str, path: str = "", limits: TextLimits | None = None) -> tu
             after_break = after_break or bool(rows)
             continue
         if len(cells) > limits.max_line_cells:
-            raise _limit(path, f"第{n}行的单元格数", len(cells), limits.max_line_cells)
+            raise _limit(path, f"第 {n} 行的单元格数", len(cells), limits.max_line_cells)
         cells_total += len(cells)
         if cells_total > limits.max_text_cells:
-            raise _limit(path, "的单元格数", cells_total, limits.max_text_cells)
+            raise _limit(path, "单元格总数", cells_total, limits.max_text_cells)
         if set("".join(cells)) <= set("-—_=| "):   # a rule line (``-- -- ---``)
             continue
         cells = [mend(c) for c in cells]
-        if after_break and rows and _continues(rows[-1], cells):
-            rows[-1] = [mend(c) for c in _join(rows[-1], cells)]
+        how = _continues(rows[-1], cells) if after_break and rows else ""
+        if how:
+            joined = [mend(c) for c in _join(rows[-1], cells)]
+            if how == GUESS and notes is not None:
+                frag = next(c for c in cells if c)
+                whole = next((j for j, p in zip(joined, rows[-1]) if j != p), "")
+                notes.append((n, f"分页后的第{n}行只有「{frag}」一格",
+                              f"第{numbers[-1]}行的续文（「{whole}」）"))
+            rows[-1] = joined
         else:
             rows.append(cells)
             numbers.append(n)
@@ -285,7 +303,18 @@ def load_text(path: str | Path, limits: TextLimits | None = None) -> list:
 
     limits = limits or TextLimits.from_env()
     text = decode_text(path, limits)
-    rows, numbers = text_grid(text, str(path), limits)
+    notes: list = []
+    rows, numbers = text_grid(text, str(path), limits, notes)
     width = max((len(r) for r in rows), default=0)
     grid = [r + [""] * (width - len(r)) for r in rows]
-    return [Sheet(Path(path).stem, "visible", grid, lines=numbers)]
+    sheet = Sheet(Path(path).stem, "visible", grid, lines=numbers)
+    sheet.notes = notes   # read by xltools.read (import-ambiguous warnings at their line)
+    return [sheet]
+
+
+def note_findings(sheets: list, file: str) -> list:
+    """The ``import-ambiguous`` warnings of the joins :func:`load_text` had to guess."""
+    from .rules import finding
+
+    return [finding(Rule.IMPORT_AMBIGUOUS, file, s.name, f"第{n}行", what=what, assumed=assumed)
+            for s in sheets for n, what, assumed in getattr(s, "notes", ())]
