@@ -341,12 +341,6 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
     return ReadResult(file, forms, role, made_by_merge=made_by_merge)
 
 
-def _titles(sheet: Sheet) -> int:
-    """How many form titles (of any kind) the sheet prints."""
-    want = {label_key(load_spec(k, v).title) for k in kinds() for v in (None, *variants(k))}
-    return sum(1 for row in sheet.grid for v in row if v not in (None, "") and label_key(v) in want)
-
-
 def _by_labels(sheets: list[Sheet], file: str, meta: dict | None) -> ReadResult:
     """The forms found by their printed labels (xltools/locate.py), or the reason there is none."""
     from .locate import find_forms
