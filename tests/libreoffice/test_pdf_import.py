@@ -150,17 +150,12 @@ def test_grid_reads_as_the_workbook(prints, kind):
         assert got[key] == want[key], key
 
 
-DISPATCH = pytest.mark.xfail(strict=False, reason="read.py hands %PDF- files to load_pdf on branch locate (issue 12)")
-
-
-@DISPATCH
 @pytest.mark.parametrize("kind", list(FORMS))
 def test_read_pdf_equals_read_workbook(prints, kind):
     xlsx, pdf = prints[kind]
     assert [f.data for f in read_workbook(pdf).forms] == [f.data for f in read_workbook(xlsx).forms]
 
 
-@DISPATCH
 def test_cli_read_pdf(prints):
     xlsx, pdf = prints["project-target"]
     run = xltools("read", str(pdf))
