@@ -195,7 +195,7 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile) -> 
             elif t.unit in w.count_units and (what := w.qualitative_kind(name)):
                 add(finding(Rule.UNIT_KIND, form.file, form.sheet, at, unit=t.unit, what=what, **kw))
             if t.unit in w.count_units and t.number is not None:
-                by_value[str(value).strip()].append(r)
+                by_value[str(value).strip()].append((r, l2))
     first_named = named[0]
     if not has_cost and w.cost:
         add(finding(Rule.COST_MISSING, form.file, form.sheet, cell(first_named, L1), cost=v.cost[0],
@@ -206,8 +206,11 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile) -> 
             add(finding(Rule.OUTPUT_INCOMPLETE, form.file, form.sheet, cell(output_rows[0], L2), output=v.output,
                         missing="、".join(missing), **words))
     n = profile.thresholds.filler_min
-    for value, rs in by_value.items():
-        if len(rs) >= n:
+    for value, hits in by_value.items():
+        # a template default left in: on n rows or more, spread over more than one 二级
+        # (three 数量 rows of =2(人) for two staff are what they say)
+        if len(hits) >= n and len({l2 for _, l2 in hits}) > 1:
+            rs = [r for r, _ in hits]
             for r in rs[2:]:
                 add(finding(Rule.FILLER_VALUE, form.file, form.sheet, cell(r, T), value=value, count=len(rs),
                             first=cell(rs[0], T), **words))
