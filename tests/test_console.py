@@ -76,7 +76,7 @@ def test_json_is_always_utf8(encoding):
 
 
 def normalised_findings(proc) -> list:
-    return sorted(json.dumps(f, ensure_ascii=False, sort_keys=True) for f in json.loads(proc.stdout.decode("utf-8")))
+    return sorted(json.dumps(f, ensure_ascii=False, sort_keys=True) for f in json.loads(proc.stdout.decode("utf-8"))["findings"])
 
 
 @pytest.mark.slow

@@ -336,7 +336,7 @@ def test_every_file_of_a_folder_is_in_the_report(tmp_path):
     assert f"√ {folder / '另存为模板.xltx'}：通过" in text.stdout
     assert "已忽略 2 个临时锁定文件" in text.stdout
     assert "共 7 个文件（忽略 2 个临时文件）、2 个表单" in text.stdout
-    findings = json.loads(run("validate", folder, "--format", "json").stdout)
+    findings = json.loads(run("validate", folder, "--format", "json").stdout)["findings"]
     assert {Path(f["file"]).name: f["rule"] for f in findings} == dict.fromkeys(refused, "file-not-xlsx")
     assert all(f["cell"] is None for f in findings)
     assert digest(folder) == before
