@@ -115,6 +115,7 @@ SILENT_CASES = [
     ("rate-qualitative", with_value(2, "增强")),                       # 服务能力 is not a rate
     ("rate-equals", with_value(1, "≥95.00(%)")),
     ("rate-equals", BASE),                                            # =100.00(%) is what is meant
+    ("rate-equals", with_value(1, "=0.00(%)")),                       # =0 %: none at all (an accident rate)
     ("rate-ge-100", with_value(1, "≥95.00(%)")),
     ("count-capped", with_value(0, "=4.00(次)")),
     ("count-capped", BASE),                                           # ≤80.00(元/人) is a cost, not a count

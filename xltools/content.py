@@ -182,7 +182,7 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile) -> 
         if l2 == v.timeliness and t.qualitative and _is_vague(t.qualitative, w):
             add(finding(Rule.TIMELINESS_VAGUE, form.file, form.sheet, at, **kw))
         if t.unit in w.percent and t.number is not None:
-            if t.operator == "=" and t.number < 100:
+            if t.operator == "=" and 0 < t.number < 100:
                 add(finding(Rule.RATE_EQUALS, form.file, form.sheet, at, number=_pct(t.number), **kw))
             elif t.operator in ("≥", ">") and t.number == 100:
                 add(finding(Rule.RATE_GE_100, form.file, form.sheet, at, number=_pct(t.number), **kw))
