@@ -101,7 +101,7 @@ def check_form(form: Form, spec: FormSpec, vocab, profile) -> list[Finding]:
     table = spec.indicators
     kind_words = vocab.kinds.get(spec.kind)
     if table is not None and spec.hierarchy is not None and table.target is not None:
-        out += _indicator_content(form, spec, table, _words(vocab, spec.hierarchy), profile)
+        out += _indicator_content(form, spec, table, _words(vocab, spec.hierarchy), profile, kind_words)
         if table.by_role("actual") is not None and table.by_role("points") is not None:
             out += _selfeval_content(form, spec, table, _words(vocab, spec.hierarchy), profile, kind_words)
     if kind_words is not None:
@@ -113,7 +113,7 @@ def check_form(form: Form, spec: FormSpec, vocab, profile) -> list[Finding]:
 # Indicators
 
 
-def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile) -> list[Finding]:
+def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile, kind_words) -> list[Finding]:
     from .validate import labels
 
     out: list[Finding] = []
@@ -214,7 +214,7 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile) -> 
             for r in rs[2:]:
                 add(finding(Rule.FILLER_VALUE, form.file, form.sheet, cell(r, T), value=value, count=len(rs),
                             first=cell(rs[0], T), **words))
-    out += _cost_vs_budget(form, spec, table, w, rows, named)
+    out += _cost_vs_budget(form, spec, table, w, rows, named, kind_words)
     return out
 
 
@@ -236,11 +236,8 @@ def _field(spec: FormSpec, key: str | None):
         return None
 
 
-def _cost_vs_budget(form: Form, spec: FormSpec, table, w: Words, rows, named) -> list[Finding]:
+def _cost_vs_budget(form: Form, spec: FormSpec, table, w: Words, rows, named, kind_words) -> list[Finding]:
     """A 总成本 cap, or Σ 单位成本 × the matching 数量 target, above the year's budget."""
-    from .profiles import load_vocab
-
-    kind_words = load_vocab().kinds.get(spec.kind)
     budget, bf = _budget(form, spec, kind_words)
     factor = w.money.get(spec.money_unit)
     if budget is None or not factor or budget <= 0:
