@@ -16,6 +16,9 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": 
                          "（": "(", "）": ")", "　": " "})
 
 
+_MAX_EARLIER = 50
+
+
 def _where(form: Form, other: Form) -> str:
     return other.file if other.file != form.file else f"工作表「{other.sheet}」"
 
@@ -59,14 +62,16 @@ def _near_duplicates(forms, vocab, profile) -> list[Finding]:
     for (_kind, _unit, amount), group in groups.items():
         if len(group) < 2:
             continue
-        sets = [_indicators(f) for f in group]
-        for j in range(1, len(group)):
-            form = group[j]
-            for i in range(j):
-                other = group[i]
-                if other.identity() == form.identity():
+        # Each form against the earlier projects of its group (one per identity, at most
+        # _MAX_EARLIER of them): linear however many copies a batch holds.
+        earlier: list[tuple[Form, set]] = []
+        identities: set = set()
+        for form in group:
+            b = _indicators(form)
+            ident = form.identity()
+            for other, a in earlier:
+                if other.identity() == ident:
                     continue   # the same project twice: duplicate-project says so
-                a, b = sets[i], sets[j]
                 if not a or not b:
                     continue
                 share = len(a & b) / max(len(a), len(b))
@@ -78,6 +83,9 @@ def _near_duplicates(forms, vocab, profile) -> list[Finding]:
                                        other_name=other.spec.value(other.data, "name"),
                                        amount=f"{amount:,.2f} {form.spec.money_unit}", share=f"{share * 100:.0f}"))
                     break
+            if ident not in identities and len(earlier) < _MAX_EARLIER:
+                identities.add(ident)
+                earlier.append((form, b))
     return out
 
 

@@ -54,8 +54,22 @@ class Words:
         self.year_re = re.compile((rf"(?<![{brackets}\d])" if brackets else r"(?<!\d)") + r"((?:19|20)\d{2})\s*年")
         drop = "|".join(map(re.escape, sorted(vocab.near_duplicate_drop, key=len, reverse=True)))
         self.drop_re = re.compile(drop) if drop else None
+        self._names: dict[str, tuple] = {}
         self.money_re = (re.compile(r"^(" + "|".join(map(re.escape, sorted(self.money, key=len, reverse=True)))
                                     + r")(" + re.escape(vocab.per) + r".+)?$") if self.money else None)
+
+    def name_facts(self, name: str) -> tuple:
+        """(normalised name, is a rate, qualitative kind, satisfaction, not-served subject), cached:
+        forms repeat the same names."""
+        hit = self._names.get(name)
+        if hit is None:
+            v = self.v
+            sat = bool(v.satisfaction_word) and v.satisfaction_word in name
+            hit = (self.normal_name(name), self.is_rate(name), self.qualitative_kind(name), sat,
+                   next((x for x in v.not_served if x in name), None) if sat else None)
+            if len(self._names) < 100_000:
+                self._names[name] = hit
+        return hit
 
     def normal_name(self, name: str) -> str:
         s = self.drop_re.sub("", name) if self.drop_re else name
@@ -144,9 +158,10 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile, kin
         if l1 == v.output:
             output_rows.append(r)
             output_parts.add(l2)
+        norm, rate, qkind, satisfaction, who = w.name_facts(name)
         # near-duplicate 三级 under one 二级 (exact duplicates are duplicate-indicator)
         if name:
-            key = (l1, l2, w.normal_name(name))
+            key = (l1, l2, norm)
             if key in seen_norm:
                 k = seen_norm[key]
                 if rows[k].get(L3) != name:
@@ -155,15 +170,12 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile, kin
             else:
                 seen_norm[key] = r
         # satisfaction rows
-        satisfaction = bool(v.satisfaction_word) and v.satisfaction_word in name
         if l2 == v.satisfaction and name and not satisfaction:
             add(finding(Rule.SATISFACTION_MISFILED, form.file, form.sheet, cell(r, L3), name=name, level2=l2,
                         **words))
-        if satisfaction:
-            who = next((x for x in v.not_served if x in name), None)
-            if who:
-                add(finding(Rule.SATISFACTION_NOT_SERVED, form.file, form.sheet, cell(r, L3), name=name, who=who,
-                            **words))
+        if who:
+            add(finding(Rule.SATISFACTION_NOT_SERVED, form.file, form.sheet, cell(r, L3), name=name, who=who,
+                        **words))
         if value is None or str(value).strip() == "":
             continue
         t = parse_target(value)
@@ -177,7 +189,7 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile, kin
         if satisfaction:
             if t.number is None or (t.unit not in w.percent and t.unit not in w.rate_bad):
                 add(finding(Rule.SATISFACTION_UNMEASURABLE, form.file, form.sheet, at, **kw))
-        elif w.is_rate(name) and _qualitative(t):
+        elif rate and _qualitative(t):
             add(finding(Rule.RATE_QUALITATIVE, form.file, form.sheet, at, **kw))
         if l2 == v.timeliness and t.qualitative and _is_vague(t.qualitative, w):
             add(finding(Rule.TIMELINESS_VAGUE, form.file, form.sheet, at, **kw))
@@ -192,8 +204,8 @@ def _indicator_content(form: Form, spec: FormSpec, table, w: Words, profile, kin
         if t.unit is not None and not is_cost:
             if t.unit in w.odd_units:
                 add(finding(Rule.UNIT_ODD, form.file, form.sheet, at, unit=t.unit, fixed=w.odd_units[t.unit], **kw))
-            elif t.unit in w.count_units and (what := w.qualitative_kind(name)):
-                add(finding(Rule.UNIT_KIND, form.file, form.sheet, at, unit=t.unit, what=what, **kw))
+            elif t.unit in w.count_units and qkind:
+                add(finding(Rule.UNIT_KIND, form.file, form.sheet, at, unit=t.unit, what=qkind, **kw))
             if t.unit in w.count_units and t.number is not None:
                 by_value[str(value).strip()].append((r, l2))
     first_named = named[0]
@@ -384,7 +396,8 @@ def _texts_and_funds(form: Form, spec: FormSpec, table, w: Words | None, profile
             if years:
                 add(finding(Rule.TEXT_YEAR, form.file, form.sheet, form.cells.get(f.path), label=f.name,
                             found="、".join(map(str, years)), year=year))
-        if w.goal_re is not None and table is not None and table.target is not None:
+        found = w.goal_re.findall(text) if w.goal_re is not None else []
+        if found and table is not None and table.target is not None:
             rows = data.get(table.key) or []
             L3, T = table.key_of("level3"), table.target.key
             carried = set()
@@ -396,7 +409,7 @@ def _texts_and_funds(form: Form, spec: FormSpec, table, w: Words | None, profile
                     carried.add(t.number)
                 names.append(_PUNCT.sub("", str(row.get(L3) or "")))
             missing = []
-            for num, unit in w.goal_re.findall(text):
+            for num, unit in found:
                 n = float(num)
                 if n in carried or any(f"{num}{unit}" in nm for nm in names):
                     continue
