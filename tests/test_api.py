@@ -132,7 +132,7 @@ def test_repr_counts_only(hongqiao):
     report = hongqiao
     text = repr(report)
     assert text == (f"<Report {len(report.files)} 个文件, {len(report.forms)} 个表单, "
-                    f"错误 {len(report.errors)}, 警告 {len(report.warnings)}>")
+                    f"错误 {len(report.errors)}, 警告 {len(report.warnings)}, 提示 {len(report.infos)}>")
     assert len(text) < 80
     assert repr(xltools.Report()) == "<Report 0 个文件, 0 个表单, 错误 0, 警告 0>"
 

@@ -42,9 +42,9 @@ def test_text_report_on_a_gbk_console(encoding):
     ok = run_bytes("validate", JIULITING, PYTHONIOENCODING=encoding)
     assert ok.returncode == 0, ok.stderr.decode(encoding, "replace")
     text = ok.stdout.decode(encoding)   # what `> 结果.txt` holds on that PC
-    assert f"√ {JIULITING / '01_编外人员工作经费.xlsx'}：通过" in text
-    assert "共 3 个文件、3 个表单" in text
-    assert "3 份：通过 3，有警告 0，退回 0。" in ok.stderr.decode(encoding)
+    assert f"! {JIULITING / '01_编外人员工作经费.xlsx'}：警告 3 条，提示 1 条 · 审核结论 良" in text
+    assert "共 3 个文件、3 个表单" in text and "审核结论：良 2，中 1。" in text
+    assert "3 份：通过 0，有警告 3，退回 0。" in ok.stderr.decode(encoding)
     bad = run_bytes("validate", HONGQIAO, PYTHONIOENCODING=encoding)
     assert bad.returncode == 1
     text = bad.stdout.decode(encoding)
@@ -76,7 +76,7 @@ def test_json_is_always_utf8(encoding):
 
 
 def normalised_findings(proc) -> list:
-    return sorted(json.dumps(f, ensure_ascii=False, sort_keys=True) for f in json.loads(proc.stdout.decode("utf-8")))
+    return sorted(json.dumps(f, ensure_ascii=False, sort_keys=True) for f in json.loads(proc.stdout.decode("utf-8"))["findings"])
 
 
 @pytest.mark.slow
@@ -144,8 +144,8 @@ def test_quiet_shows_errors_and_the_summary_only():
 
 def test_data_on_stdout_messages_on_stderr(tmp_path):
     report = run_bytes("validate", JIULITING)
-    assert report.stdout.decode().startswith("√ ") and "共 3 个文件" in report.stdout.decode()
-    assert report.stderr.decode().strip() == "3 份：通过 3，有警告 0，退回 0。"
+    assert report.stdout.decode().startswith("! ") and "共 3 个文件" in report.stdout.decode()
+    assert report.stderr.decode().strip() == "3 份：通过 0，有警告 3，退回 0。"
     out = tmp_path / "汇总表.xlsx"
     merged = run_bytes("merge", JIULITING, "-o", out)
     assert merged.stdout.decode().splitlines() == [str(out)]
@@ -204,7 +204,7 @@ def test_progress_on_a_terminal_shows_count_total_and_time_left(tmp_path):
     assert code == 1   # 40 copies of one project: duplicates
     assert re.search(r"读取 .*\d+/40 · 剩余", plain), plain[-2000:]
     assert "审核 40 个表单" in plain
-    assert "40 份：通过 1，有警告 0，退回 39。" in plain   # the report went to a pipe: the summary is shown
+    assert "40 份：通过 0，有警告 1，退回 39。" in plain   # the first: the sample's content warnings   # the report went to a pipe: the summary is shown
     code, screen = run_on_terminal(["merge", str(ZHONGSHAN), "-o", str(tmp_path / "汇总")])
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
     assert code == 0 and re.search(r"写出汇总表 .*\d/2", plain) and "已生成 2 个汇总表，共 6 个表单" in plain
@@ -214,4 +214,4 @@ def test_no_progress_on_a_pipe_or_under_ci():
     proc = run_bytes("validate", JIULITING, CI="true")
     assert b"\x1b[" not in proc.stderr and b"\x1b[" not in proc.stdout
     code, screen = run_on_terminal(["validate", str(JIULITING), "--quiet"])
-    assert "读取" not in screen and "3 份：通过 3" in screen
+    assert "读取" not in screen and "3 份：通过 0，有警告 3" in screen

@@ -307,6 +307,18 @@ def read(
         raise typer.Exit(2)
 
 
+PROFILE_HELP = ("审核规则：national（默认，全国通用）、shanghai（上海：缺少成本指标、成本指标不是金额上限为错误），"
+                "或自己的规则文件（如 我的规则.toml）；决定哪些规则运行、级别和阈值，以及每份表的审核结论（优/良/中/差）")
+Profile = Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP, metavar="名称或文件")]
+
+
+def _profile(value: str | None):
+    """The profile, loaded before anything is read (a bad one: 错误：…, exit 2)."""
+    from .profiles import load_profile
+
+    return load_profile(value)
+
+
 @app.command(epilog="示例：xltools validate 收回/ --format json > 审核结果.json")
 def validate(
     paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
@@ -315,19 +327,21 @@ def validate(
     against: Annotated[list[Path] | None, typer.Option(
         "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    profile: Profile = None,
     schemas: Schemas = None,
 ) -> None:
-    """审核填好的表单：列出全部错误和警告（含单元格位置和修改方法）。
+    """审核填好的表单：列出全部错误、警告和提示（含单元格位置和修改方法），并给出每份表的审核结论。
 
     \b
     审核结果写到标准输出，可保存：xltools validate 收回/ > 审核结果.txt
     自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
+    上海的审核规则：xltools validate 收回/ --profile shanghai
     """
     from .validate import validate_paths
 
-    report = validate_paths(paths, progress=_progress(quiet), against=against or ())
+    report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
     if format is ReportFormat.json:
-        _out(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False, indent=2) + "\n", utf8=True)
+        _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
     else:
         _out(format_report(report, quiet=quiet) + "\n")
     if format is ReportFormat.json or quiet or not sys.stdout.isatty():
@@ -338,6 +352,18 @@ def validate(
 # Marks every Chinese code page (GBK, GB18030, Big5) has: a report printed on a Chinese Windows
 # console, or redirected there into a GBK file, never fails on them.
 PASS, FAIL, WARN = "√", "×", "!"
+
+
+def report_json(report) -> dict:
+    """The JSON report: the profile, one summary per form (its counts and 审核结论), and the
+    findings (each as before: file, sheet, cell, severity, rule, message)."""
+    p = report.profile
+    return {"profile": {"name": p.name, "title": p.title} if p is not None else None,
+            "forms": report.summaries(),
+            "findings": [f.to_dict() for f in report.findings]}
+
+
+TAGS = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def summary_line(report) -> str:
@@ -351,28 +377,41 @@ def summary_line(report) -> str:
     return line + ("。" if report.forms else "。没有找到可读取的表单。")
 
 
+def _conclusions(summaries: list[dict]) -> str:
+    if len(summaries) == 1:
+        return f"审核结论 {summaries[0]['conclusion']}"
+    return "审核结论 " + "、".join(f"{s['conclusion']}（{s['sheet'] or '整个文件'}）" for s in summaries)
+
+
 def format_report(report, quiet: bool = False) -> str:
-    """The text report, grouped by file. ``quiet``: only the files with errors, their errors,
-    and the summary."""
+    """The text report, grouped by file, each file with its forms' 审核结论. ``quiet``: only the
+    files with errors, their errors, and the summary."""
     by_file: dict[str, list] = {f: [] for f in report.files}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
+    summaries = report.summaries()
+    by_file_summary: dict[str, list] = {}
+    for s in summaries:
+        by_file_summary.setdefault(s["file"], []).append(s)
     lines = []
     for file, items in by_file.items():
         if quiet:
             items = [f for f in items if f.is_error]
             if not items:
                 continue
-        if not items:
-            lines.append(f"{PASS} {file}：通过")
-            continue
-        ne = sum(1 for f in items if f.is_error)
-        lines.append(f"{FAIL} {file}：错误 {ne} 条，警告 {len(items) - ne} 条" if ne else
-                     f"{WARN} {file}：警告 {len(items)} 条")
+        grade = f" · {_conclusions(by_file_summary[file])}" if by_file_summary.get(file) else ""
+        ne = sum(1 for f in items if f.severity == "error")
+        nw = sum(1 for f in items if f.severity == "warning")
+        ni = len(items) - ne - nw
+        hint = f"，提示 {ni} 条" if ni else ""
+        if not ne and not nw:
+            lines.append(f"{PASS} {file}：通过{hint}{grade}")
+        else:
+            lines.append(f"{FAIL} {file}：错误 {ne} 条，警告 {nw} 条{hint}{grade}" if ne else
+                         f"{WARN} {file}：警告 {nw} 条{hint}{grade}")
         for f in items:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-            tag = "错误" if f.is_error else "警告"
-            lines.append(f"  [{tag}] {where}  {f.message}  ({f.rule})")
+            lines.append(f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})")
     for file, why in [] if quiet else report.skipped:
         lines.append(f"- {file}：已跳过（{why}）")
     if report.ignored and not quiet:
@@ -381,8 +420,18 @@ def format_report(report, quiet: bool = False) -> str:
     total = len(report.files) + len(report.skipped) + len(report.ignored)
     extra = "，".join(([f"跳过 {len(report.skipped)} 个"] if report.skipped else [])
                      + ([f"忽略 {len(report.ignored)} 个临时文件"] if report.ignored else []))
+    infos = f"，提示 {len(report.infos)} 条" if report.infos else ""
     lines.append(f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
-                 f"警告 {len(report.warnings)} 条；{bad} 个文件需要退回修改。")
+                 f"警告 {len(report.warnings)} 条{infos}；{bad} 个文件需要退回修改。")
+    grades: dict[str, int] = {}
+    for s in summaries:
+        grades[s["conclusion"]] = grades.get(s["conclusion"], 0) + 1
+    p = report.profile
+    line = f"审核规则：{p.label}" if p is not None else ""
+    if grades:
+        line += ("；" if line else "") + "审核结论：" + "，".join(f"{g} {n}" for g, n in grades.items())
+    if line:
+        lines.append(line + "。")
     if not report.forms:
         lines.append("没有找到可读取的表单。")
     return "\n".join(lines)
@@ -395,6 +444,7 @@ def merge(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的表单，只汇总其余的")] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    profile: Profile = None,
     schemas: Schemas = None,
 ) -> None:
     """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。
@@ -406,7 +456,8 @@ def merge(
     """
     from .merge import merge_workbooks
 
-    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress(quiet))
+    result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress(quiet),
+                             profile=_profile(profile))
     report = result.report
     if result.refused and (report.errors or report.unreadable) and not skip_invalid:
         _err(format_report(report, quiet=quiet))

@@ -74,9 +74,10 @@ def _describe(key: tuple) -> str:
     return f"{spec.name}（{'，'.join(spec.group_words(key[1:]))}）"
 
 
-def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -> MergeResult:
-    """Read, validate and decide what goes where; writes nothing."""
-    report = validate_paths(paths, progress=progress)
+def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None, profile=None) -> MergeResult:
+    """Read, validate (at the severities of ``profile``: its errors are what is refused) and
+    decide what goes where; writes nothing."""
+    report = validate_paths(paths, progress=progress, profile=profile)
     result = MergeResult(report)
     result.skipped.extend(report.skipped)
     bad_forms = {(f.file, f.sheet) for f in report.errors if f.sheet is not None}
@@ -106,7 +107,7 @@ def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None) -
 
 
 def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force: bool = False,
-                    progress=None) -> MergeResult:
+                    progress=None, profile=None) -> MergeResult:
     """Validate ``paths`` and write the 汇总表: one per (kind, ``group_by`` values) — an .xlsx
     ``out`` when there is one group, else one file per group in the folder ``out``.
 
@@ -123,7 +124,7 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
         check_targets([out], [p for _, p, found in inputs.items if not (found and _earlier_output(p, out))],
                       force=force)
     progress = as_progress(progress)
-    result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress)
+    result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress, profile=profile)
     if result.refused:
         return result
     groups: dict[tuple, list[Form]] = defaultdict(list)

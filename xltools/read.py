@@ -347,7 +347,9 @@ def _by_labels(sheets: list[Sheet], file: str, meta: dict | None) -> ReadResult:
     from .textin import note_findings
 
     forms, findings = find_forms(sheets, file)
-    findings = note_findings(sheets, file) + findings   # what reading the text had to guess
+    notes = note_findings(sheets, file)   # what reading the text had to guess, in line order
+    if notes:
+        findings = sorted(notes + findings, key=lambda f: int(f.cell[1:-1]) if f.cell and f.cell[1:-1].isdigit() else 0)
     if not forms:
         if meta and meta.get("kind") is not None:  # ours, but rows or columns were moved
             spec = load_spec(str(meta["kind"]))

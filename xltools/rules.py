@@ -1,7 +1,8 @@
 """The catalogue of review rules: a stable code, a severity and a Chinese message template.
 
 A :class:`Finding` is one rule broken at one place (file, sheet, cell). ``error`` blocks
-merging; ``warning`` is shown but does not. Messages say what is wrong and how to fix it.
+merging; ``warning`` is shown but does not; ``info`` (提示) is a reviewer's hint. A profile
+(:mod:`xltools.profiles`) may change a rule's severity or turn it off. Messages say what is wrong and how to fix it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from functools import cache
 
 ERROR = "error"
 WARNING = "warning"
+INFO = "info"          # 提示: shown and counted, never changes the exit code
+SEVERITIES = (ERROR, WARNING, INFO)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,75 @@ class Rule(Enum):
                                      "「{name}」的{column}合计为 {composed}{note}，而{total_label}为 {total}（{unit}），"
                                      "两者应相等；请补填或更正「{name}」的{column}，或核对{total_label}。")
 
+    # --- content: what a 财政 reviewer checks (issue 14; xltools.content, xltools.batchrules) ----------
+    COST_MISSING = RuleDef("cost-missing", WARNING,
+                           "本表没有成本指标（既没有{level1_label}「{cost}」，也没有{output}下的「{cost}」）；"
+                           "成本指标应与预算金额相匹配，请按预算测算补充，如 ≤80.00(元/人)。")
+    COST_NOT_CAP = RuleDef("cost-not-cap", WARNING,
+                           "成本指标「{name}」的{target_label}「{value}」不是金额上限：成本指标应写成 ≤ 金额(元) 或 ≤ 单价(元/单位)，"
+                           "如 ≤80.00(元/人)，并与预算金额相匹配。")
+    OUTPUT_INCOMPLETE = RuleDef("output-incomplete", WARNING,
+                                "「{output}」缺少{missing}，产出应从数量、质量、时效几方面设置，请补充。")
+    SATISFACTION_UNMEASURABLE = RuleDef("satisfaction-unmeasurable", WARNING,
+                                        "满意度指标「{name}」的{target_label}「{value}」无法衡量，请写成百分比，如 ≥90.00(%)。")
+    TIMELINESS_VAGUE = RuleDef("timeliness-vague", INFO,
+                               "时效指标「{name}」的{target_label}只写了「{value}」，没有完成时限或比率；"
+                               "建议写明时限（如 6月30日前）或及时率（如 ≥95.00(%)）。")
+    RATE_QUALITATIVE = RuleDef("rate-qualitative", WARNING,
+                               "「{name}」是比率或程度指标，{target_label}却是定性的「{value}」，请写成百分比，如 ≥90.00(%)。")
+    RATE_EQUALS = RuleDef("rate-equals", WARNING,
+                          "{target_label}「{value}」对比率「{name}」要求恰好等于 {number}%，通常应为「≥{number}%」，请确认。")
+    RATE_GE_100 = RuleDef("rate-ge-100", WARNING,
+                          "{target_label}「{value}」要求比率「{name}」不低于 {number}%，比率不会超过 100%，请写成 =100.00(%)。")
+    COUNT_CAPPED = RuleDef("count-capped", WARNING,
+                           "数量指标「{name}」的{target_label}「{value}」是上限（{op}），产出数量通常是下限，是否应为「≥」？请确认。")
+    UNIT_KIND = RuleDef("unit-odd", WARNING,
+                        "「{name}」是{what}类的定性指标，{target_label}「{value}」却以「{unit}」计量，"
+                        "请改为定性表述（如 合规、健全、有效、及时）或百分比（如 =100.00(%)）。")
+    MONEY_UNIT_MISMATCH = RuleDef("money-unit-mismatch", WARNING,
+                                  "{target_label}「{value}」以「{unit}」计，而本表金额单位为{money_unit}，请统一单位。")
+    INDICATOR_NEAR_DUPLICATE = RuleDef("indicator-near-duplicate", WARNING,
+                                       "{level3_label}「{name}」与 {first}「{other}」几乎相同（只差“的”、标点或空格等），请合并或改名。")
+    SATISFACTION_MISFILED = RuleDef("satisfaction-misfiled", WARNING,
+                                    "「{name}」放在「{level2}」下，却不是满意度指标，请移到相应的二级指标下。")
+    SATISFACTION_NOT_SERVED = RuleDef("satisfaction-not-served", INFO,
+                                      "「{name}」是「{who}」的满意度，满意度指标应反映服务对象或项目受益人的满意程度。")
+    FILLER_VALUE = RuleDef("filler-value", WARNING,
+                           "{target_label}「{value}」在本表中出现 {count} 次（首次在 {first}），疑似模板默认值未改，请按各指标实际填写。")
+    TEXT_REPEATED = RuleDef("text-repeated", WARNING,
+                            "「{label}」中有一段文字重复出现 {count} 次：「{excerpt}」，请删除重复部分。")
+    TEXT_YEAR = RuleDef("text-year", WARNING,
+                        "「{label}」中写了 {found} 年，本表年度为 {year}，请确认是否沿用了往年的文字。")
+    GOAL_UNMATCHED = RuleDef("goal-unmatched", INFO,
+                             "「{label}」中的「{items}」没有对应的绩效指标，建议设置相应的数量指标。")
+    FUNDS_INCOMPLETE = RuleDef("funds-incomplete", WARNING,
+                               "「{label}」为空，而「{year_label}」为 {year_total}（{money_unit}），请填写项目资金（财政资金、其他资金）。")
+    FUNDS_BELOW_YEAR = RuleDef("funds-incomplete", ERROR,
+                               "「{label}」{total} 小于「{year_label}」{year_total}（{money_unit}），项目资金总额应不小于年度资金，请核对。")
+    COST_EXCEEDS_BUDGET = RuleDef("cost-exceeds-budget", WARNING,
+                                  "{what} 为 {cost}，超过「{budget_label}」{budget}（{money_unit}），成本指标应与预算金额相匹配，请核对。")
+    TIER_SCORE = RuleDef("tier-score", WARNING,
+                         "「{name}」的{actual_label}为「{actual}」，{score_label} {score} 占{points_label} {points} 的 {ratio}%，"
+                         "该档次应为{points_label}的 {low}%–{high}%，请核对{score_label}或档次。")
+    OVER_ACHIEVEMENT = RuleDef("over-achievement", WARNING,
+                               "「{name}」{actual_label} {actual} 达到目标 {target} 的 {times} 倍并得满分，却没有偏差原因说明："
+                               "指标值可能设定偏低，请在「{reason_label}」中说明原因。")
+    BUDGET_ADJUSTED = RuleDef("budget-adjusted", INFO,
+                              "{full_label} {full} 与{initial_label} {initial}（{money_unit}）相差 {change}%，请说明预算调整原因；"
+                              "执行率按{full_label}为 {rate_full}%，按{initial_label}为 {rate_initial}%。")
+    ACTUAL_UNIT_MISMATCH = RuleDef("actual-unit-mismatch", WARNING,
+                                   "「{name}」{actual_label}「{actual}」的单位「{actual_unit}」与{target_label}「{target}」的单位"
+                                   "「{target_unit}」不同，无法对照评分，请统一单位。")
+    WEIGHTS_DEFAULT = RuleDef("weights-default", INFO,
+                              "各一级指标{points_label}为 {have}，与通行权重 {want} 相差较大，请确认权重设置。")
+    PROJECT_NEAR_DUPLICATE = RuleDef("project-near-duplicate", WARNING,
+                                     "「{name}」与 {other} 中的「{other_name}」实施单位和金额（{amount}）相同，"
+                                     "{share}% 的指标一致，疑似重复申报，请确认。")
+    DOUBLE_COUNTED = RuleDef("double-counted", WARNING,
+                             "子项目「{name}」同时是 {other} 中的项目名称，汇总时可能重复计算，请确认。")
+    NAME_VARIANT = RuleDef("name-variant", WARNING,
+                           "「{label}」在本批表单中有不同写法：{variants}；本表为「{value}」，请统一为同一全称。")
+
     # --- reading printed forms (xltools/locate.py) -------------------------------------------
     IMPORT_AMBIGUOUS = RuleDef("import-ambiguous", WARNING,
                                "此处的内容不能唯一确定：{what}；已按{assumed}读取，请对照原表核对。")
@@ -161,7 +233,10 @@ class Rule(Enum):
         return self.value.template.format(**kw)
 
 
-BY_CODE = {r.code: r for r in Rule}
+# A code's first definition (some codes have a second wording or severity, e.g. funds-incomplete).
+BY_CODE: dict[str, Rule] = {}
+for _r in Rule:
+    BY_CODE.setdefault(_r.code, _r)
 
 
 @dataclass(frozen=True, order=True)
@@ -176,6 +251,9 @@ class Finding:
     rule: str
     message: str
     params: tuple = field(default=(), compare=False, repr=False)
+
+    def with_severity(self, severity: str) -> Finding:
+        return Finding(self.file, self.sheet, self.cell, severity, self.rule, self.message, self.params)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("file", "sheet", "cell", "severity", "rule", "message")}

@@ -19,7 +19,7 @@ from .errors import UnreadableFile
 from .indicators import ASCII_OPERATORS, OPERATORS, is_rate, parse_target
 from .progress import as_progress
 from .read import Form, ReadResult, default_jobs, expand_paths, read_paths
-from .rules import BY_CODE, ERROR, Finding, Rule, finding
+from .rules import BY_CODE, ERROR, INFO, WARNING, Finding, Rule, finding
 from .spec import FormSpec, a1, column_arg, get_path, load_spec, parse_cell
 
 _STRING_DATE = "%Y-%m-%d"
@@ -38,6 +38,7 @@ class Report:
     unreadable: list[UnreadableFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, why): found, not read as input
     ignored: list[str] = field(default_factory=list)               # lock files passed over
+    profile: object = None   # the xltools.profiles.Profile the severities and conclusions come from
 
     @property
     def errors(self) -> list[Finding]:
@@ -45,7 +46,51 @@ class Report:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity != ERROR]
+        return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def infos(self) -> list[Finding]:
+        """Findings of severity info (提示): shown and counted, never change the exit code."""
+        return [f for f in self.findings if f.severity == INFO]
+
+    def summaries(self) -> list[dict]:
+        """One dict per form (and per unreadable file): file, sheet, name, the counts of errors,
+        warnings and infos, and its 审核结论 (grade, meaning) by the profile's conclusion rule.
+        A finding of the whole file (no sheet) counts for each form in it."""
+        from .profiles import load_profile
+
+        profile = self.profile if self.profile is not None else load_profile()
+        counts: dict[tuple, list[int]] = {}
+        order: list[tuple] = []
+        names: dict[tuple, object] = {}
+        for form in self.forms:
+            key = (form.file, form.sheet)
+            if key not in counts:
+                counts[key] = [0, 0, 0]
+                order.append(key)
+                names[key] = form.spec.value(form.data, "name") if form.spec.identity else None
+        for exc in self.unreadable:
+            key = (exc.path, None)
+            counts.setdefault(key, [0, 0, 0])
+            order.append(key)
+        slot = {ERROR: 0, WARNING: 1, INFO: 2}
+        sheets_of: dict[str, list[tuple]] = defaultdict(list)
+        for key in order:
+            sheets_of[key[0]].append(key)
+        for f in self.findings:
+            i = slot.get(f.severity)
+            if i is None:
+                continue
+            keys = [(f.file, f.sheet)] if (f.file, f.sheet) in counts else sheets_of.get(f.file, [])
+            for key in keys:
+                counts[key][i] += 1
+        out = []
+        for key in order:
+            e, w, n = counts[key]
+            grade = profile.conclude(e, w, n)
+            out.append({"file": key[0], "sheet": key[1], "name": names.get(key), "errors": e, "warnings": w,
+                        "infos": n, "conclusion": grade.grade, "meaning": grade.meaning})
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -70,8 +115,9 @@ class Report:
         # Counts only: the full dataclass repr of a real report runs to tens of kilobytes.
         extra = (f", 无法读取 {len(self.unreadable)}" if self.unreadable else "") + (
             f", 跳过 {len(self.skipped)}" if self.skipped else "")
+        infos = f", 提示 {len(self.infos)}" if self.infos else ""
         return (f"<Report {len(self.files)} 个文件, {len(self.forms)} 个表单, "
-                f"错误 {len(self.errors)}, 警告 {len(self.warnings)}{extra}>")
+                f"错误 {len(self.errors)}, 警告 {len(self.warnings)}{infos}{extra}>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,12 +277,22 @@ def _failures(schema, df) -> list[tuple[str, str | None, int]]:
 # Validation of many forms
 
 
-def validate_forms(forms: list[Form]) -> list[Finding]:
+def validate_forms(forms: list[Form], profile=None) -> list[Finding]:
     """All findings for these forms (cell rules batched per layout — a kind, or a variant of
-    it, each with the schemas of its own spec — then cross-field rules)."""
+    it, each with the schemas of its own spec — then cross-field rules, then the reviewer's
+    content rules of :mod:`xltools.content` and :mod:`xltools.batchrules`), at the severities
+    of ``profile`` (a :class:`~xltools.profiles.Profile`, a name or a path; default
+    ``national``)."""
     if not forms:
         return []  # nothing was readable: no need to import pandas (0.6 s)
     import pandas as pd
+
+    from .batchrules import check_batch
+    from .content import check_form
+    from .profiles import load_profile, load_vocab
+
+    profile = load_profile(profile)
+    vocab = load_vocab()
 
     out: list[Finding] = []
     by_layout: dict[tuple[str, str | None], list[int]] = defaultdict(list)
@@ -272,8 +328,10 @@ def validate_forms(forms: list[Form]) -> list[Finding]:
                 out.append(_row_finding(forms[i], spec, table, r, check, column))
         for i in idx:
             out.extend(_cross_field(forms[i], spec))
+            out.extend(check_form(forms[i], spec, vocab, profile))
     out.extend(duplicate_projects(forms))
-    return out
+    out.extend(check_batch(forms, vocab, profile))
+    return profile.apply(out)
 
 
 def labels(spec: FormSpec, table=None) -> dict:
@@ -574,14 +632,20 @@ def collect(results: Iterable[ReadResult | UnreadableFile]) -> Report:
     return report
 
 
-def validate_paths(paths, progress=None, against: Iterable[str | Path] = ()) -> Report:
+def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), profile=None) -> Report:
     """Read and validate every file (a path, or an iterable of files and folders, searched
     recursively); never raises for a file. A path that does not exist raises
     :class:`~xltools.errors.MissingPath` before anything is read.
 
     ``against``: the forms these were carried from (e.g. the 申报表 of 自评表); differences
     from them are reported too (not their own findings).
+
+    ``profile``: the review profile (``national`` by default, ``shanghai``, or a .toml path) that
+    decides which rules run, their severity and the 审核结论 of each form (:meth:`Report.summaries`).
     """
+    from .profiles import load_profile
+
+    profile = load_profile(profile)   # a bad profile stops here, before anything is read
     progress = as_progress(progress)
     against = list(against)
     if against:
@@ -590,10 +654,12 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = ()) -> 
     results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
     report = collect(progress.track(results, "读取", len(inputs)))
     report.ignored = list(inputs.ignored)
+    report.profile = profile
     with progress.phase(f"审核 {len(report.forms):,} 个表单"):
-        report.findings.extend(validate_forms(report.forms))
+        report.findings.extend(validate_forms(report.forms, profile))
         if against:
             report.findings.extend(_against(report, against))
+    report.findings = profile.apply(report.findings)
     report.findings = sort_findings(report.findings, report.files)
     return report
 

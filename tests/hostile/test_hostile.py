@@ -52,7 +52,7 @@ def test_each_hostile_file_is_a_clean_exit_2(hostile_runs, name, command):
     assert run.rss_mb < RSS_LIMIT_MB, run
     assert hostile_runs["before"][name] == hostile_runs["after"][name], f"{name} was modified"
     if command == "validate":
-        findings = json.loads(run.out)
+        findings = json.loads(run.out)["findings"]
         mine = [f for f in findings if f["file"] == path]
         assert len(mine) == 1, run
         f = mine[0]
@@ -128,8 +128,9 @@ def test_folder_with_every_hostile_file_and_three_good_ones(hostile_corpus, tmp_
     assert sorted(f["项目名称"] for f in forms) == sorted(json_names())
     for p in hostile_listed:
         assert p in runs["read"].err, p
-    # validate --format json: one error finding per hostile file (cell null), nothing for the good ones
-    findings = json.loads(runs["json"].out)
+    # validate --format json: one error finding per hostile file (cell null), no error for the good ones
+    # (their content findings — warnings and infos — are those of the sample)
+    findings = [f for f in json.loads(runs["json"].out)["findings"] if f["severity"] == "error"]
     by_file: dict[str, list] = {}
     for f in findings:
         by_file.setdefault(f["file"], []).append(f)
@@ -138,10 +139,10 @@ def test_folder_with_every_hostile_file_and_three_good_ones(hostile_corpus, tmp_
         assert by_file[p][0]["rule"] in built[Path(p).name].rules
     for g in good:
         assert str(g) not in by_file, by_file.get(str(g))
-    # validate (text): the good ones pass, the hostile ones are listed with their message
+    # validate (text): the good ones have no error, the hostile ones are listed with their message
     text = runs["text"].out
     for g in good:
-        assert f"√ {g}：通过" in text
+        assert f"× {g}" not in text and f"{g}：" in text
     for p in hostile_listed:
         assert f"× {p}：" in text
     # merge --skip-invalid: the 汇总表 of the three good ones is written, the others are named as skipped
@@ -179,7 +180,9 @@ def test_metadata_missing_is_read_by_labels(tmp_path):
 def test_not_a_form_is_one_message_not_a_pile_of_required_errors(hostile_corpus):
     folder, built = hostile_corpus
     run = run_cli("validate", "--format", "json", str(folder / "not_a_form.xlsx"))
-    findings = json.loads(run.out)
+    data = json.loads(run.out)
+    findings = data["findings"]
+    assert [(s["file"], s["conclusion"]) for s in data["forms"]] == [(str(folder / "not_a_form.xlsx"), "差")]
     assert [f["rule"] for f in findings] == ["not-a-form"]
     assert "项目支出绩效目标申报表 (project-target)" in findings[0]["message"]
 

@@ -400,5 +400,5 @@ def test_real_files_through_the_command_line(accepted, tmp_path):
         if command == "read":
             assert json.loads(run.out) == want, name
         if command == "validate":
-            assert [f for f in json.loads(run.out) if f["severity"] == "error"] == [], run
+            assert [f for f in json.loads(run.out)["findings"] if f["severity"] == "error"] == [], run
     assert {name: sha256(folder / name) for name in built} == before

@@ -175,7 +175,7 @@ def test_values_libreoffice_computed_equal_the_readers(rounds, read):
 def _findings(*paths) -> list[tuple]:
     run = xltools("validate", *map(str, paths), "--against", str(SAMPLES / "申报表"), "--format", "json")
     assert run.returncode == 0, run.stdout + run.stderr
-    return [(Path(f["file"]).name, f["sheet"], f["cell"], f["severity"], f["rule"]) for f in json.loads(run.stdout)]
+    return [(Path(f["file"]).name, f["sheet"], f["cell"], f["severity"], f["rule"]) for f in json.loads(run.stdout)["findings"]]
 
 
 def test_validate_against_the_targets_passes(rounds):
