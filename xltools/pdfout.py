@@ -30,8 +30,8 @@ NOT_INSTALLED = ("找不到 LibreOffice（soffice），无法生成 PDF。请安
 def _candidates() -> list[str]:
     out = []
     if sys.platform.startswith("win"):
-        for base in (os.environ.get("ProgramFiles", r"C:\Program Files"),
-                     os.environ.get("ProgramFiles(x86)", r"C:\Program Files (x86)")):
+        for base in (os.environ.get("PROGRAMFILES", r"C:\Program Files"),
+                     os.environ.get("PROGRAMFILES(X86)", r"C:\Program Files (x86)")):
             out.append(os.path.join(base, "LibreOffice", "program", "soffice.exe"))
     elif sys.platform == "darwin":
         out.append("/Applications/LibreOffice.app/Contents/MacOS/soffice")

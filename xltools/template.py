@@ -24,8 +24,8 @@ from . import __version__
 from .celltypes import INPUT_TYPES, TYPES
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
-from .layout import MAX_ROW, Heights, text_height
 from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
+from .layout import MAX_ROW, Heights, text_height
 from .progress import as_progress
 from .spec import (
     LEVEL1_LIST,
