@@ -66,9 +66,10 @@ def wrap_lines(text: str, pixels: float, font_size: float) -> int:
     """How many lines ``text`` takes wrapped in ``pixels`` (each paragraph starts a new line)."""
     usable = max((pixels - CELL_PAD_PX) * SAFETY, 1.0)
     per_line = usable / text_pixels(1, font_size)   # half-width units per line
+    one_line = (pixels - CELL_PAD_PX) / text_pixels(1, font_size)   # a text that fits needs no margin
     lines = 0
     for para in str(text).split("\n"):
-        lines += max(1, _para_lines(para, per_line))
+        lines += 1 if advance_width(para) <= one_line else max(1, _para_lines(para, per_line))
     return lines
 
 
@@ -226,3 +227,45 @@ def pages_of(heights: list[float], page: float, header: float = 0.0) -> list[int
 
 def ceil_points(x: float) -> float:
     return math.ceil(x * 4) / 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+A4 = (595.28, 841.89)            # points, portrait (width, height)
+PRINT_PX_PER_CHAR = 7.5          # a column's pixels per width unit in the wider of Excel and LibreOffice
+PRINT_PX_PAD = 5
+
+
+def print_width(widths) -> float:
+    """Points the columns take on paper at 100 % (the wider of Excel's and LibreOffice's measure)."""
+    return sum((w * PRINT_PX_PER_CHAR + PRINT_PX_PAD) * 0.75 for w in widths)
+
+
+def fit_scale(widths, printable: float) -> int:
+    """The print scale (percent, 10–100) that fits the columns into ``printable`` points."""
+    return max(10, min(100, int(printable / print_width(widths) * 100)))
+
+
+def fit_widths(natural: list[float], minimum: list[float], budget: float) -> list[float]:
+    """Column widths: ``natural`` ones when their sum is within ``budget``, else the columns that
+    can give (natural > minimum) narrowed in proportion until the sum fits (not below ``minimum``)."""
+    widths = list(natural)
+    for _ in range(20):
+        over = sum(widths) - budget
+        if over <= 0.01:
+            break
+        give = [max(w - m, 0.0) for w, m in zip(widths, minimum)]
+        room = sum(give)
+        if room <= 0:
+            break
+        k = min(1.0, over / room)
+        widths = [w - g * k for w, g in zip(widths, give)]
+    return [round(w, 1) for w in widths]
+
+
+def natural_width(texts, cap: float, floor: float = 4.0) -> float:
+    """A column width (characters) that holds the longest of ``texts`` on one line, within [floor, cap]."""
+    longest = max((advance_width(str(t)) for t in texts if t not in (None, "")), default=0.0)
+    need_px = text_pixels(longest, 10.0) + CELL_PAD_PX + 2
+    return max(floor, min(cap, round((need_px - 5) / 7 + 0.5, 1)))

@@ -228,7 +228,8 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
             raise UnreadableFile(file, Rule.SPEC_NEWER.code,
                                  Rule.SPEC_NEWER.format(found=version, supported=spec.version))
         role = str(meta.get("role") or "form")
-        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)]
+        printed = str(meta.get("published") or "")   # a 汇总表's print-only sheet: its forms are on their own sheets
+        candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET, printed)]
     else:
         specs = [load_spec(k) for k in kinds()]
         candidates = [(s, spec) for s in sheets if s.name not in (META_SHEET, LISTS_SHEET)
