@@ -284,7 +284,7 @@ def _landscape_budget(n_cols: int) -> float:
     from .layout import A4, PRINT_PX_PAD, PRINT_PX_PER_CHAR
 
     printable = A4[1] - 2 * LANDSCAPE_MARGIN * 72
-    return (printable / MIN_FITTED / 0.75 - n_cols * PRINT_PX_PAD) / PRINT_PX_PER_CHAR
+    return (printable / (MIN_FITTED + 0.01) / 0.75 - n_cols * PRINT_PX_PAD) / PRINT_PX_PER_CHAR
 
 
 def _plan_widths(columns: list[tuple[str, list, str]]) -> list[float]:

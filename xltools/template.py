@@ -77,7 +77,7 @@ class TemplateResult:
 BASE_FONT = 10    # points: every text of the form sheet
 TITLE_FONT = 16
 SUBTITLE_FONT = 11
-SMALLEST_FONT = 8   # a long text that does not fit Excel's tallest row is set smaller, down to this
+SMALLEST_FONT = 6   # a long text that does not fit Excel's tallest row is set smaller, down to this (the 公开版 sheet prints it whole at 10 pt)
 
 
 class Styles:
