@@ -62,7 +62,7 @@ def text_pixels(units: float, font_size: float) -> float:
     return units * font_size * HALF_EM * 96 / 72
 
 
-def wrap_lines(text: str, pixels: float, font_size: float) -> int:
+def wrap_lines(text: str, pixels: float, font_size: float = 10.0) -> int:
     """How many lines ``text`` takes wrapped in ``pixels`` (each paragraph starts a new line)."""
     usable = max((pixels - CELL_PAD_PX) * SAFETY, 1.0)
     per_line = usable / text_pixels(1, font_size)   # half-width units per line

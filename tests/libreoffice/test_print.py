@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lo_util import ROOT
 
-from xltools.merge import PUBLISHED_SHEET, merge_workbooks
+from xltools.merge import merge_workbooks
 from xltools.pdfout import to_pdf
 from xltools.spec import get_path, load_spec
 from xltools.template import template_workbook
