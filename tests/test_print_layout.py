@@ -220,3 +220,11 @@ def test_cli_pdf_refuses_to_replace_a_pdf(tmp_path):
 def test_summary_xml_is_valid_zip(summary):
     with zipfile.ZipFile(summary) as z:
         assert z.testzip() is None
+
+
+def test_the_year_prompt_says_its_name_not_the_bracket():
+    """The year's label is the print's 「年度)」; the template's prompt and error titles say 年度."""
+    ws = _sheet()
+    year = SPEC.role("year").ref
+    dv = next(d for d in ws.data_validations.dataValidation if year in str(d.sqref))
+    assert dv.promptTitle == "年度" and dv.errorTitle == "年度：输入无效"

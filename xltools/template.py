@@ -345,8 +345,8 @@ class SheetWriter:
         return TYPES[typ].validation(self.spec.money_unit)
 
     def _validate_field(self, ws, f: Field, a: Area) -> None:
-        opts = self._validation_for(f.type, f.list, f.label)
-        self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.label, f.prompt)
+        opts = self._validation_for(f.type, f.list, f.name)   # the name: 「年度」, not the printed 「年度)」
+        self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.name, f.prompt)
         if f.required:
             ws.conditional_format(a.row, a.col, a.row, a.col, {
                 "type": "formula", "criteria": f"=LEN(TRIM({a.ref}))=0", "format": self.st.missing})
