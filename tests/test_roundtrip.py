@@ -123,7 +123,7 @@ def test_seed_000_merge_total(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "汇总.xlsx", data_only=True)["汇总"]
     total_row = next(r for r in ws.iter_rows() if r[0].value == "合计")
     header = [c.value for c in ws[2]]
-    assert total_row[header.index("年度资金申请总额")].value == pytest.approx(44814165.00)
+    assert total_row[header.index("年度资金申请总额(元)")].value == pytest.approx(44814165.00)
     assert ws["A1"].value == "上海市松江区九里亭街道社区党群服务中心 2026 年度项目绩效目标汇总表"
     back = read_workbook(tmp_path / "汇总.xlsx")
     assert back.role == "summary"

@@ -233,8 +233,8 @@ def test_selfeval_summary_round_trip_and_overview(tmp_path):
     assert [f.data for f in read_workbook(tmp_path / "自评汇总.xlsx").forms] == SOURCE
     wb = openpyxl.load_workbook(tmp_path / "自评汇总.xlsx", data_only=True)
     rows = list(wb["汇总"].iter_rows(values_only=True))
-    assert rows[1][:8] == ("序号", "项目名称", "年度资金总额 年初预算数", "年度资金总额 全年预算数", "年度资金总额 全年执行数",
-                           "年度资金总额 执行率", "总分", "评分等级")
+    assert rows[1][:8] == ("序号", "项目名称", "年度资金总额 年初预算数(万元)", "年度资金总额 全年预算数(万元)",
+                           "年度资金总额 全年执行数(万元)", "年度资金总额 执行率(%)", "总分", "评分等级")
     total = next(r for r in rows if r[0] == "合计")
     assert total[2] == pytest.approx(7971.33) and total[4] == pytest.approx(7173.25) and total[5] == 100.0
     detail = [c.value for c in wb["指标明细"][1]]

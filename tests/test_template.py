@@ -32,7 +32,7 @@ def input_cells(rows: int = 40) -> set[str]:
     for f in SPEC.inputs:
         cells |= {a1(r, c) for r, c in f.area.cells()}
     for i in range(rows):
-        cells |= {TABLE.cell(i, c.key) for c in TABLE.columns}
+        cells |= {a1(TABLE.row(i), col) for c in TABLE.columns for col in range(c.col, (c.last or c.col) + 1)}
     return cells
 
 

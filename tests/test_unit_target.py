@@ -206,7 +206,7 @@ def test_batch_by_unit_roster_and_merge_across_units(tmp_path):
     overview = wb[wb.sheetnames[0]]
     assert overview["A1"].value == "2026 年度单位整体支出绩效目标汇总表"
     headers = [c.value for c in overview[2]]
-    col = headers.index("部门整体预算总额") + 1
+    col = headers.index("部门整体预算总额(元)") + 1
     assert overview.cell(5, 1).value == "合计" and overview.cell(5, col).value.startswith("=SUM(")
     assert round(sum(f["预算情况"]["部门整体预算总额"] for f in back), 2) == 2 * 92787331.00 + 1000.00
     assert "指标明细" in wb.sheetnames

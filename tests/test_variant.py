@@ -345,7 +345,7 @@ def test_both_layouts_of_one_unit_and_year_merge_into_one_summary(tmp_path):
     by_name = {overview.cell(r, 2).value: overview.cell(r, nature).value for r in (3, 4)}
     assert by_name == {"党建工作及党群站点": None, "测试项目": "经常性项目"}
     cached = openpyxl.load_workbook(result.outputs[0], data_only=True)["汇总"]
-    assert cached.cell(5, header.index("年度资金申请总额") + 1).value == 380000.0 + 100000.0   # the 合计 row
+    assert header[header.index("年度资金申请总额(元)")] and cached.cell(5, header.index("年度资金申请总额(元)") + 1).value == 380000.0 + 100000.0   # the 合计 row
 
 
 # --- the command line ---------------------------------------------------------------------------

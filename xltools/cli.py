@@ -22,7 +22,7 @@ import typer
 
 from . import __version__
 from .clizh import install as install_chinese
-from .errors import UsageError, XltoolsError
+from .errors import MissingPath, UsageError, XltoolsError
 from .spec import kinds
 
 install_chinese()  # click's and typer's own messages (usage errors, help frame) in Chinese
@@ -445,9 +445,10 @@ def merge(
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     profile: Profile = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 把每个汇总表打印为 PDF（放在汇总表旁边）")] = False,
     schemas: Schemas = None,
 ) -> None:
-    """把填好的表单汇总为单位汇总表（总览 + 每个项目一张表 + 指标明细）。
+    """把填好的表单汇总为单位汇总表（总览 + 公开版 + 每个项目一张表 + 指标明细）。
 
     \b
     按表单类型、实施单位和年度分组，每组一个汇总表，文件名如
@@ -456,6 +457,8 @@ def merge(
     """
     from .merge import merge_workbooks
 
+    if pdf:
+        _pdf_precheck([out] if str(out).lower().endswith(".xlsx") else [], force)
     result = merge_workbooks(paths, out, skip_invalid=skip_invalid, force=force, progress=_progress(quiet),
                              profile=_profile(profile))
     report = result.report
@@ -469,6 +472,9 @@ def merge(
     _out("".join(f"{path}\n" for path in result.outputs))
     skipped = f"，跳过 {len(result.skipped):,} 个" if result.skipped else ""
     _err(f"已生成 {len(result.outputs):,} 个汇总表，共 {len(result.merged):,} 个表单{skipped}。")
+    if pdf and result.outputs:
+        code = _print_pdfs(result.outputs, force)
+        raise typer.Exit(max(result.exit_code, code))
     raise typer.Exit(result.exit_code)
 
 
@@ -503,6 +509,52 @@ def import_(
     parts += [f"无法读取 {len(result.unreadable):,} 个文件"] if result.unreadable else []
     _err("，".join(parts) + "。" + ("" if result.imported else "没有找到可导入的表单。"))
     raise typer.Exit(result.exit_code)
+
+
+# -- PDF (LibreOffice) -------------------------------------------------------------------------
+
+
+def _pdf_precheck(workbooks: list[Path], force: bool) -> None:
+    """Before any work: LibreOffice is there, and no PDF would be replaced without --force."""
+    from .fsutil import check_targets
+    from .pdfout import NOT_INSTALLED, find_soffice, pdf_path
+
+    if not find_soffice():
+        raise UsageError(NOT_INSTALLED)
+    check_targets([pdf_path(w) for w in workbooks], force=force)
+
+
+def _print_pdfs(workbooks: list[Path], force: bool) -> int:
+    from .pdfout import to_pdf
+
+    _err(f"正在用 LibreOffice 生成 {len(workbooks):,} 个 PDF……")
+    result = to_pdf(workbooks, force=force)
+    _out("".join(f"{p}\n" for p in result.made))
+    for book, why in result.failed:
+        _err(f"未能生成 PDF：{book}：{why}")
+    _err(f"已生成 {len(result.made):,} 个 PDF" + (f"，失败 {len(result.failed):,} 个。" if result.failed else "。"))
+    return 2 if result.failed else 0
+
+
+@app.command(epilog="示例：xltools pdf 汇总表/*.xlsx    （每个工作簿旁边生成同名 .pdf）")
+def pdf(
+    files: Annotated[list[Path], typer.Argument(metavar="文件.xlsx...", help="要打印为 PDF 的 Excel 工作簿")],
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+) -> None:
+    """用 LibreOffice（无界面）把工作簿打印为 PDF，放在每个工作簿旁边。
+
+    \b
+    需要安装 LibreOffice；每次运行使用单独的临时配置目录，不影响已打开的 LibreOffice，
+    超时会停止。已有的 PDF 不替换，除非加 --force。
+    """
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise MissingPath(missing)
+    not_xlsx = [f for f in files if f.is_dir() or f.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods")]
+    if not_xlsx:
+        raise UsageError("不是 Excel 工作簿：" + "、".join(str(f) for f in not_xlsx))
+    _pdf_precheck(files, force)
+    raise typer.Exit(_print_pdfs(files, force))
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from .validate import Report, validate_paths
 
 SUMMARY_SHEET = "汇总"
 DETAIL_SHEET = "指标明细"
+PUBLISHED_SHEET = "公开版"   # the 汇总表 as a 街道 publishes it (xltools.published); never read back
 DETAIL_PARTS = ("运算符", "数值", "单位", "定性")
 
 
@@ -208,17 +209,24 @@ def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int, progress=SILEN
 
 def write_summary(target: Path, forms: list[Form]) -> None:
     """One 汇总表 of forms of one kind: the overview and 指标明细 in the kind's own layout, each
-    project sheet in its form's layout (a variant's sheets are listed in the metadata)."""
+    project sheet (and each form on the 公开版 sheet) in its form's layout (a variant's sheets
+    are listed in the metadata)."""
+    from .published import write_published
+
     spec = load_spec(forms[0].kind)
     with atomic_path(target) as tmp:
         wb = new_workbook(str(tmp))
         styles = Styles(wb, editable=False)
         fmt = _formats(wb)
         overview = wb.add_worksheet(SUMMARY_SHEET)
-        taken = {SUMMARY_SHEET, DETAIL_SHEET}
+        taken = {SUMMARY_SHEET, DETAIL_SHEET, PUBLISHED_SHEET}
         name_key = spec.identity[0]  # 项目名称
         names = [_sheet_name(i, f.data.get(name_key), taken) for i, f in enumerate(forms, start=1)]
+        first = forms[0].data
+        title = spec.summary_title.format(**{k: first.get(k) or "" for k in spec.group_by})
         _write_overview(overview, spec, forms, names, fmt)
+        write_published(wb.add_worksheet(PUBLISHED_SHEET), spec, [f.data for f in forms], title, styles,
+                        layouts=[f.spec for f in forms])
         writers: dict[str | None, SheetWriter] = {}
         for form, name in zip(forms, names):
             if form.variant not in writers:
@@ -226,17 +234,16 @@ def write_summary(target: Path, forms: list[Form]) -> None:
             writers[form.variant].write(wb.add_worksheet(name), form.data)
         if spec.indicators is not None:
             _write_details(wb.add_worksheet(DETAIL_SHEET), spec, forms, names, fmt)
-        first = forms[0].data
         layouts = {name: form.variant for form, name in zip(forms, names) if form.variant}
         write_meta(wb, {"kind": spec.kind, "version": spec.version, "role": "summary",
                         **{k: first.get(k) or "" for k in spec.group_by}, "forms": names,
-                        **({"variants": layouts} if layouts else {})})
+                        "published": PUBLISHED_SHEET, **({"variants": layouts} if layouts else {})})
         overview.activate()
         wb.close()
 
 
 def _formats(wb) -> dict:
-    base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
+    base = {"font_name": "宋体", "font_size": FONT, "border": 1, "valign": "vcenter", "text_wrap": True}
     return {
         "title": wb.add_format({"font_name": "黑体", "font_size": 14, "bold": True, "align": "center",
                                 "valign": "vcenter"}),
@@ -244,100 +251,186 @@ def _formats(wb) -> dict:
         "text": wb.add_format(dict(base, num_format="@")),
         "money": wb.add_format(dict(base, num_format="#,##0.00")),
         "number": wb.add_format(dict(base, num_format="General")),
+        "count": wb.add_format(dict(base, num_format="0", align="right")),
         "date": wb.add_format(dict(base, num_format="yyyy-mm-dd", align="center")),
         "total_label": wb.add_format(dict(base, bold=True, align="center", bg_color="#F2F2F2")),
         "total": wb.add_format(dict(base, bold=True, num_format="#,##0.00", bg_color="#F2F2F2")),
+        "total_count": wb.add_format(dict(base, bold=True, num_format="0", bg_color="#F2F2F2")),
     }
+
+
+FONT = 10                 # points, overview and 指标明细
+MIN_FITTED = 0.9          # their print scale: never below 90 % (10 pt → 9 pt)
+LANDSCAPE_MARGIN = 0.3    # inches, left and right
+TOP, BOTTOM = 0.5, 0.6    # inches
+# Widths (characters) of the columns that hold numbers: they never wrap.
+NUMBER_WIDTH = {"money": 15.5, "date": 11.5, "number": 9.0, "count": 7.0}
 
 
 def _label(spec: FormSpec, key: str) -> str:
     return spec.field(key).name
 
 
+def _header(spec: FormSpec, f) -> str:
+    """An overview header: the field's name with its unit (money in the spec's unit, a rate in %)."""
+    if TYPES[f.type].summary == "money":
+        return f"{f.name}({spec.money_unit})"
+    if f.type == "derived" and f.derive == "rate":
+        return f"{f.name}(%)"
+    return f.name
+
+
 def _summary_kind(f) -> str:
-    """The overview format of a field, from its type (xltools.celltypes): money, number, date or text."""
+    """The overview format of a field, from its type (xltools.celltypes): money, number, count, date or text."""
     kind = TYPES[f.type].summary
     if kind == "derived":
         return "text" if f.derive == "grade" else "money"
-    return {"count": "number"}.get(kind, kind)
+    return kind
+
+
+def _landscape_budget(n_cols: int) -> float:
+    """The sum of column widths that prints landscape A4 at ≥ MIN_FITTED."""
+    from .layout import A4, PRINT_PX_PAD, PRINT_PX_PER_CHAR
+
+    printable = A4[1] - 2 * LANDSCAPE_MARGIN * 72
+    return (printable / (MIN_FITTED + 0.01) / 0.75 - n_cols * PRINT_PX_PAD) / PRINT_PX_PER_CHAR
+
+
+def _plan_widths(columns: list[tuple[str, list, str]]) -> list[float]:
+    """Widths for (header, values, kind) columns: numbers as wide as they print, texts as wide as
+    their longest value within a cap, narrowed (wrapped) to fit the landscape budget."""
+    from .layout import fit_widths, natural_width
+
+    natural, minimum = [], []
+    for header, values, kind in columns:
+        if kind in NUMBER_WIDTH:
+            w = max(NUMBER_WIDTH[kind], natural_width([header], 8.0) if kind != "count" else 0.0)
+            natural.append(w)
+            minimum.append(min(w, NUMBER_WIDTH[kind]))
+        else:
+            w = natural_width(values + [header], 30.0, 4.5)
+            natural.append(w)
+            minimum.append(min(w, 8.0))
+    return fit_widths(natural, minimum, _landscape_budget(len(columns)))
+
+
+def _print_setup(ws, widths: list[float], heights: dict[int, float], n_rows: int, header_rows: int) -> None:
+    """Landscape A4 at one page wide (a fixed scale ≥ 90 %, so that the page breaks set here hold
+    in Excel and LibreOffice alike), the header rows on every page, no last page with a lone row."""
+    from .layout import A4, DEFAULT_ROW, fit_scale, pages_of
+
+    printable_w = A4[1] - 2 * LANDSCAPE_MARGIN * 72
+    scale = fit_scale(widths, printable_w)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_margins(left=LANDSCAPE_MARGIN, right=LANDSCAPE_MARGIN, top=TOP, bottom=BOTTOM)
+    ws.set_print_scale(scale)
+    ws.repeat_rows(0, header_rows - 1)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.print_area(0, 0, n_rows - 1, len(widths) - 1)
+    page = (A4[0] - (TOP + BOTTOM) * 72 - 12) * 100 / scale * 0.97   # sheet points a page holds
+    rows = [heights.get(r, DEFAULT_ROW) for r in range(header_rows, n_rows)]
+    head = sum(heights.get(r, DEFAULT_ROW) for r in range(header_rows))
+    breaks = [header_rows + i for i in pages_of(rows, page, head)]
+    if breaks:
+        ws.set_h_pagebreaks(breaks)
 
 
 def _write_overview(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
+    from .layout import Heights
+
     cols = list(spec.summary_columns)
     fields = [spec.field(k) for k in cols]
     first = forms[0].data
     title = spec.summary_title.format(**{k: first.get(k) or "" for k in spec.group_by})
     table = spec.indicators or (spec.tables[0] if spec.tables else None)
-    headers = ["序号"] + [_label(spec, k) for k in cols] + [f"{table.label}数" if table else "行数", "工作表"]
-    ws.merge_range(0, 0, 0, len(headers) - 1, "", fmt["title"])
+    count_header = f"{table.label}数" if table else "行数"
+    headers = ["序号"] + [_header(spec, f) for f in fields] + [count_header]
+    kinds = [_summary_kind(f) for f in fields]
+    counts = [len(form.data.get(table.key) or []) if table else 0 for form in forms]
+    values = [[get_path(form.data, f.path) for form in forms] for f in fields]
+    widths = _plan_widths([("序号", [], "count")] + [(h, v, k) for h, v, k in zip(headers[1:], values, kinds)]
+                          + [(count_header, [], "count")])
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    heights = Heights(widths)
+    n = len(headers)
+    ws.merge_range(0, 0, 0, n - 1, "", fmt["title"])
     ws.write_string(0, 0, title, fmt["title"])
-    ws.set_row(0, 28)
+    heights.at_least(0, 28)
     for c, h in enumerate(headers):
         ws.write_string(1, c, h, fmt["header"])
-
-    kinds = [_summary_kind(f) for f in fields]
-    for r, (form, name) in enumerate(zip(forms, names), start=2):
-        ws.write_number(r, 0, r - 1, fmt["number"])
-        for c, (f, kind) in enumerate(zip(fields, kinds), start=1):
-            write_typed(ws, r, c, get_path(form.data, f.path), kind, fmt[kind])
-        ws.write_number(r, len(cols) + 1, len(form.data.get(table.key) or []) if table else 0, fmt["number"])
-        ws.write_string(r, len(cols) + 2, name, fmt["text"])
+        heights.text(1, c, 1, c, h, FONT)
+    for r in range(2, len(forms) + 2):
+        ws.write_number(r, 0, r - 1, fmt["count"])
+        for c, kind in enumerate(kinds, start=1):
+            value = values[c - 1][r - 2]
+            write_typed(ws, r, c, value, kind, fmt[kind])
+            if kind == "text":
+                heights.text(r, c, r, c, value, FONT)
+        ws.write_number(r, n - 1, counts[r - 2], fmt["count"])
     last = len(forms) + 1
     total_row = last + 1
     ws.write_string(total_row, 0, "合计", fmt["total_label"])
-    # The unit's total row: sums of amounts; a derived column (e.g. 执行率) over the totals.
+    # The unit's total row: sums of amounts (empty where every project left it empty); a derived
+    # column (e.g. 执行率) over the totals.
     total_cells = {}
     for c, f in enumerate(fields, start=1):
         if TYPES[f.type].summary == "money":
-            values = [get_path(x.data, f.path) for x in forms]
-            total = round(sum(v for v in values if isinstance(v, (int, float))), 2)
+            numbers = [v for v in values[c - 1] if isinstance(v, (int, float))]
+            if not numbers:
+                ws.write_blank(total_row, c, None, fmt["total"])
+                total_cells[f.key] = (None, None)
+                continue
+            total = round(sum(numbers), 2)
             ws.write_formula(total_row, c, f"=SUM({col_letter(c)}3:{col_letter(c)}{last + 1})", fmt["total"], total)
             total_cells[f.key] = (f"{col_letter(c)}{total_row + 1}", total)
     for c, f in enumerate(fields, start=1):
         if f.key in total_cells:
             continue
-        if f.type == "derived" and f.derive != "sum" and all(a in total_cells for a in f.args):
+        args = [total_cells.get(a) for a in f.args]
+        if f.type == "derived" and f.derive != "sum" and args and all(a and a[0] for a in args):
             d = DERIVATIONS[f.derive]
-            value = d.python(*[total_cells[a][1] for a in f.args])
-            ws.write_formula(total_row, c, d.excel(*[total_cells[a][0] for a in f.args]), fmt["total"],
+            value = d.python(*[a[1] for a in args])
+            ws.write_formula(total_row, c, d.excel(*[a[0] for a in args]), fmt["total"],
                              "" if value is None else value)
         else:
             ws.write_blank(total_row, c, None, fmt["total"])
-    n_rows = sum(len(x.data.get(table.key) or []) for x in forms) if table else 0
-    ws.write_number(total_row, len(cols) + 1, n_rows, fmt["total"])
-    ws.write_blank(total_row, len(cols) + 2, None, fmt["total"])
-    widths = [6] + [28 if i == 0 else (22 if k == "text" else 16) for i, k in enumerate(kinds)] + [8, 24]
-    for c, w in enumerate(widths):
-        ws.set_column(c, c, w)
+    ws.write_number(total_row, n - 1, sum(counts), fmt["total_count"])
     ws.freeze_panes(2, 2)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0, 1)
+    _print_setup(ws, widths, heights.apply(ws), total_row + 1, 2)
 
 
 def _write_details(ws, spec: FormSpec, forms: list[Form], names: list[str], fmt: dict) -> None:
+    from .layout import Heights
+
     table = spec.indicators
     parts = DETAIL_PARTS if table.parse_target else ()
     name_key = spec.identity[0]  # the first identity field: 项目名称, 单位名称
-    headers = ["序号", name_key] + [c.label for c in table.columns] + list(parts) + ["工作表"]
+    headers = ["序号", name_key] + [c.label for c in table.columns] + list(parts)
     types = [("number" if TYPES[c.type].cell == "number" else "text") for c in table.columns]
     types += ["number" if k == "数值" else "text" for k in parts]
     keys = [c.key for c in table.columns] + list(parts)
-    for c, h in enumerate(headers):
-        ws.write_string(0, c, h, fmt["header"])
-    r = 1
-    for form, name in zip(forms, names):
-        for row in form.data.get(table.key) or []:
-            ws.write_number(r, 0, r, fmt["number"])
-            write_typed(ws, r, 1, form.data.get(name_key), "text", fmt["text"])
-            for c, (k, t) in enumerate(zip(keys, types), start=2):
-                write_typed(ws, r, c, row.get(k), t, fmt[t])
-            ws.write_string(r, 2 + len(keys), name, fmt["text"])
-            r += 1
-    widths = [6, 26] + [30 if c.type == "text" else 14 for c in table.columns]
-    widths += [8] * len(parts) + [22]
+    rows = [(form.data.get(name_key), row) for form in forms for row in form.data.get(table.key) or []]
+    columns = [("序号", [], "count"), (name_key, [p for p, _ in rows], "text")]
+    columns += [(h, [row.get(k) for _, row in rows], t) for h, k, t in zip(headers[2:], keys, types)]
+    widths = _plan_widths(columns)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
+    heights = Heights(widths)
+    for c, h in enumerate(headers):
+        ws.write_string(0, c, h, fmt["header"])
+        heights.text(0, c, 0, c, h, FONT)
+    r = 1
+    for project, row in rows:
+        ws.write_number(r, 0, r, fmt["count"])
+        write_typed(ws, r, 1, project, "text", fmt["text"])
+        heights.text(r, 1, r, 1, project, FONT)
+        for c, (k, t) in enumerate(zip(keys, types), start=2):
+            write_typed(ws, r, c, row.get(k), t, fmt[t])
+            if t == "text":
+                heights.text(r, c, r, c, row.get(k), FONT)
+        r += 1
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)
+    _print_setup(ws, widths, heights.apply(ws), max(r, 2), 1)

@@ -305,8 +305,9 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
         if not isinstance(version, int) or version > supported:
             raise UnreadableFile(file, Rule.SPEC_NEWER.code, Rule.SPEC_NEWER.format(found=version, supported=supported))
         role = str(meta.get("role") or "form")
+        printed = str(meta.get("published") or "")   # a 汇总表's print-only sheet: its forms are on their own sheets
         for s in sheets:
-            if s.name in (META_SHEET, LISTS_SHEET):
+            if s.name in (META_SHEET, LISTS_SHEET, printed):
                 continue
             spec = load_spec(kind, by_sheet.get(s.name, by_sheet[None]))
             shift = _locate(s, spec)

@@ -25,6 +25,7 @@ from .celltypes import INPUT_TYPES, TYPES
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
 from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
+from .layout import MAX_ROW, Heights, text_height
 from .progress import as_progress
 from .spec import (
     LEVEL1_LIST,
@@ -44,7 +45,11 @@ from .spec import (
 
 # xlsxwriter options that keep every string a string: text typed as "=SUM(1,2)" never
 # becomes a formula, "00123" never a number, "http://…" never a link.
-WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+# The default font is Arial 10 (not Calibri 11): column widths are measured in its digits, and
+# every printer has it or its metric twin (Liberation Sans), so a column is as wide in Excel as
+# in LibreOffice; Calibri's fallback there (DejaVu Sans) makes every column a third wider.
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+                    "default_format_properties": {"font_name": "Arial", "font_size": 10}}
 FIXED_CREATED = dt.datetime(2020, 1, 1)  # reproducible docProps: regenerated templates are identical
 
 INPUT_FILL = "#FFF2CC"
@@ -54,6 +59,7 @@ HEADER_FILL = "#DDEBF7"
 MISSING_FILL = "#FFC7CE"
 
 _NAME_RE = re.compile(r"^[^\W\d][\w.]*$")
+LONGTEXT_ROOM = 150   # points: a long-text input of a template gets at least this much room
 
 
 @dataclass(frozen=True)
@@ -68,15 +74,24 @@ class TemplateResult:
 # Styles: created once per workbook, never per cell
 
 
+BASE_FONT = 10    # points: every text of the form sheet
+TITLE_FONT = 16
+SUBTITLE_FONT = 11
+SMALLEST_FONT = 6   # a long text that does not fit Excel's tallest row is set smaller, down to this (the 公开版 sheet prints it whole at 10 pt)
+
+
 class Styles:
     def __init__(self, wb: xlsxwriter.Workbook, editable: bool):
-        base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
+        self.wb = wb
+        self.props: dict[int, dict] = {}   # id(format) -> its properties (to derive a smaller one)
+        self._smaller: dict[tuple, object] = {}
+        base = {"font_name": "宋体", "font_size": BASE_FONT, "border": 1, "valign": "vcenter", "text_wrap": True}
         inp = dict(base, locked=not editable, **({"bg_color": INPUT_FILL} if editable else {}))
         fixed = dict(base, bg_color=CARRIED_FILL)  # carried over from another form: locked
-        self.title = wb.add_format({"font_name": "黑体", "font_size": 16, "bold": True, "align": "center",
+        self.title = wb.add_format({"font_name": "黑体", "font_size": TITLE_FONT, "bold": True, "align": "center",
                                     "valign": "vcenter"})
-        self.subtitle_right = wb.add_format({"font_size": 11, "align": "right", "valign": "vcenter"})
-        self.subtitle_left = wb.add_format({"font_size": 11, "align": "left", "valign": "vcenter"})
+        self.subtitle_right = wb.add_format({"font_size": SUBTITLE_FONT, "align": "right", "valign": "vcenter"})
+        self.subtitle_left = wb.add_format({"font_size": SUBTITLE_FONT, "align": "left", "valign": "vcenter"})
         self.label = wb.add_format(dict(base, bg_color=LABEL_FILL))
         self.section = wb.add_format(dict(base, bold=True, align="center", bg_color=LABEL_FILL))
         self.header = wb.add_format(dict(base, bold=True, align="center", bg_color=HEADER_FILL))
@@ -86,14 +101,30 @@ class Styles:
         self.derived_text = wb.add_format(dict(base, align="center", bold=True, bg_color=LABEL_FILL))
         self.missing = wb.add_format({"bg_color": MISSING_FILL, "font_color": "#9C0006"})
         # One format per input type, from the type registry; the year sits in the subtitle line.
-        extra = {"year": {"border": 0, "font_size": 11, "bottom": 1 if editable else 0}}
+        extra = {"year": {"border": 0, "font_size": SUBTITLE_FONT, "bottom": 1 if editable else 0}}
         inputs = {t: c for t, c in TYPES.items() if t in INPUT_TYPES}
-        self.by_type = {t: wb.add_format(dict(inp, num_format=c.num_format, **c.style, **extra.get(t, {})))
+        self.by_type = {t: self._add(dict(inp, num_format=c.num_format, **c.style, **extra.get(t, {})))
                         for t, c in inputs.items()}
-        self.carried = {t: wb.add_format(dict(fixed, num_format=c.num_format, **c.style, **extra.get(t, {})))
+        self.carried = {t: self._add(dict(fixed, num_format=c.num_format, **c.style, **extra.get(t, {})))
                         for t, c in inputs.items()}
         # In a table a year is an ordinary bordered cell (a 资金构成 row's 年度).
         self.in_table = dict(self.by_type, year=wb.add_format(dict(inp, num_format="0", **TYPES["year"].style)))
+
+    def _add(self, props: dict):
+        fmt = self.wb.add_format(props)
+        self.props[id(fmt)] = props
+        return fmt
+
+    @staticmethod
+    def font_size(fmt) -> float:
+        return fmt.font_size
+
+    def smaller(self, fmt, size: float):
+        """``fmt`` with a smaller font (made once per format and size)."""
+        key = (id(fmt), size)
+        if key not in self._smaller:
+            self._smaller[key] = self._add(dict(self.props[id(fmt)], font_size=size))
+        return self._smaller[key]
 
     def named(self, name: str):
         return getattr(self, name)
@@ -169,12 +200,13 @@ class SheetWriter:
         for i, width in enumerate(spec.columns):
             ws.set_column(i, i, width)
         ws.hide_gridlines(2)
+        self.heights = Heights(list(spec.columns))
         last = 0
         for t in spec.texts:
             area = self._area(t)
             self._put_string(ws, area, t.text, st.named(t.style))
             last = max(last, area.last_row)
-        ws.set_row(0, 30)
+        self.heights.at_least(0, 30)
         for f in spec.fields:
             la = spec.label_area(f, self.n.get(f.anchor))
             if la is not None:
@@ -188,13 +220,17 @@ class SheetWriter:
             else:
                 is_carried = f.key in carried
                 fmt = (st.carried if is_carried else st.by_type)[f.type if f.type in st.by_type else "text"]
-                self._put(ws, area, get_path(values, f.path), f.type, fmt)
+                value = get_path(values, f.path)
+                if f.type == "longtext":
+                    fmt = self._fitting(area, value, fmt)
+                    if self.editable:   # room to type in a blank template, and to read what was carried
+                        self.heights.at_least(area.first_row, LONGTEXT_ROOM)
+                self._put(ws, area, value, f.type, fmt)
                 if self.editable and not is_carried:
                     self._validate_field(ws, f, area)
-            if f.type == "longtext":
-                ws.set_row(area.first_row, 150)
         for table in spec.tables:
             last = max(last, self._write_table(ws, self.placed[table.key], values, carried))
+        self.heights.apply(ws)
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -213,15 +249,34 @@ class SheetWriter:
     def _area(self, f) -> Area:
         return self.spec.area(f, self.n.get(f.anchor) if f.anchor else None)
 
+    def _need(self, area: Area, value, fmt) -> None:
+        """Room in the area's rows for ``value`` (text only: numbers and dates fit their columns)."""
+        if isinstance(value, str) and value:
+            wrap = fmt is not self.st.title and fmt not in (self.st.subtitle_left, self.st.subtitle_right)
+            self.heights.text(area.first_row, area.first_col, area.last_row, area.last_col, value,
+                              self.st.font_size(fmt), wrap=wrap)
+
+    def _fitting(self, area: Area, value, fmt):
+        """``fmt``, or a smaller font of it when ``value`` is taller than Excel's tallest row."""
+        if not isinstance(value, str) or id(fmt) not in self.st.props:
+            return fmt
+        pixels = self.heights.pixels(area.first_col, area.last_col)
+        size = self.st.font_size(fmt)
+        while size > SMALLEST_FONT and text_height(value, pixels, size) > MAX_ROW * (area.last_row - area.first_row + 1):
+            size -= 0.5
+        return fmt if size == self.st.font_size(fmt) else self.st.smaller(fmt, size)
+
     def _put_string(self, ws, area: Area, text: str, fmt) -> None:
         if area.merged:
             ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
         ws.write_string(area.row, area.col, text, fmt)
+        self._need(area, text, fmt)
 
     def _put(self, ws, area: Area, value, typ: str, fmt) -> None:
         if area.merged:
             ws.merge_range(area.first_row, area.first_col, area.last_row, area.last_col, "", fmt)
         write_typed(ws, area.row, area.col, value, typ, fmt)
+        self._need(area, value, fmt)
 
     def ref(self, arg: str) -> str:
         """The Excel reference of a derivation argument: a field's cell or a table column's range."""
@@ -254,7 +309,9 @@ class SheetWriter:
             if c.spans:
                 ws.merge_range(table.header_row, c.col, table.header_row, c.last, "", st.header)
             ws.write_string(table.header_row, c.col, c.label, st.header)
-        ws.set_row(table.header_row, 30)
+        for c in table.columns:
+            self._need(Area(table.header_row, c.col, table.header_row, c.last or c.col), c.label, st.header)
+        self.heights.at_least(table.header_row, 30)
         data = get_path(values, (table.key,)) or []
         fmts = {c.key: (st.carried if f"{table.key}.{c.key}" in carried else st.in_table)[c.type] for c in table.columns}
         for i in range(n):
@@ -266,6 +323,7 @@ class SheetWriter:
                 if c.spans:
                     ws.merge_range(table.row(i), c.col, table.row(i), c.last, "", fmt)
                 write_typed(ws, table.row(i), c.col, row.get(c.key), c.type, fmt)
+                self._need(Area(table.row(i), c.col, table.row(i), c.last or c.col), row.get(c.key), fmt)
         if self.editable:
             self._validate_table(ws, table, first, last, carried)
         return last
@@ -289,8 +347,8 @@ class SheetWriter:
         return TYPES[typ].validation(self.spec.money_unit)
 
     def _validate_field(self, ws, f: Field, a: Area) -> None:
-        opts = self._validation_for(f.type, f.list, f.label)
-        self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.label, f.prompt)
+        opts = self._validation_for(f.type, f.list, f.name)   # the name: 「年度」, not the printed 「年度)」
+        self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.name, f.prompt)
         if f.required:
             ws.conditional_format(a.row, a.col, a.row, a.col, {
                 "type": "formula", "criteria": f"=LEN(TRIM({a.ref}))=0", "format": self.st.missing})

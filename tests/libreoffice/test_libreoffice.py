@@ -18,6 +18,7 @@ import pytest
 from lo_util import ROOT, pdf_fonts, pdf_pages, pdf_text, xltools
 
 from xltools.indicators import parse_target
+from xltools.merge import DETAIL_SHEET, PUBLISHED_SHEET, SUMMARY_SHEET
 from xltools.spec import get_path, load_spec
 
 pytestmark = pytest.mark.libreoffice
@@ -204,7 +205,8 @@ def test_what_libreoffice_drops_is_known(rounds):
 
 
 def _label(key: str) -> str:
-    return SPEC.field(key).label.rstrip(":：").replace("其中: ", "").strip()
+    """The overview header of a money column: its name and the spec's money unit."""
+    return SPEC.field(key).label.rstrip(":：").replace("其中: ", "").strip() + f"({SPEC.money_unit})"
 
 
 def test_merged_summary_opens_and_its_formulas_recalc(rounds):
@@ -226,7 +228,9 @@ def test_merged_summary_opens_and_its_formulas_recalc(rounds):
             got = ws[cell.coordinate].value
             assert got == pytest.approx(want, abs=0.005), (lo_file.name, cell.coordinate, header, got, want)
         # the per-project sheets: their total formulas recalc to the reader's values
-        for form, sheet in zip(read, lo.worksheets[1:1 + len(read)]):
+        forms = [ws for ws in lo.worksheets
+                 if ws.title not in (SUMMARY_SHEET, PUBLISHED_SHEET, DETAIL_SHEET) and ws.sheet_state == "visible"]
+        for form, sheet in zip(read, forms, strict=True):
             for f in SPEC.totals:
                 mine = get_path(form, f.path)
                 got = sheet[f.ref].value
