@@ -278,3 +278,28 @@ def test_our_template_with_a_row_inserted_is_read_by_its_labels(tmp_path):
     assert got.cells[("项目名称",)] == want.cells[("项目名称",)]
     r, c = want.cells[("主管部门",)][1:], want.cells[("主管部门",)][0]
     assert got.cells[("主管部门",)] == f"{c}{int(r) + 1}"
+
+
+def test_a_summary_with_one_project_sheet_moved_reads_every_form_once(tmp_path):
+    """A 汇总表 made by merge (metadata kept) where a row was inserted on one project's sheet:
+    that sheet is read by its labels, the others as before; the 公开版 sheet and the overview
+    are not read as forms."""
+    import openpyxl
+    from helpers import ROOT
+
+    from xltools.merge import merge_workbooks
+    from xltools.read import read_workbook
+
+    folder = ROOT / "samples" / "jiuliting-2026"
+    out = tmp_path / "汇总.xlsx"
+    merge_workbooks(sorted(folder.glob("*.xlsx")), out)
+    want = read_workbook(out)
+    names = [f.data["项目名称"] for f in want.forms]
+    assert len(names) == 3
+    wb = openpyxl.load_workbook(out)
+    wb[want.forms[1].sheet].insert_rows(4)
+    wb.save(out)
+    got = read_workbook(out)
+    assert [f.data["项目名称"] for f in got.forms] == names
+    assert [f.data for f in got.forms] == [f.data for f in want.forms]
+    assert got.forms[1].cells[("主管部门",)] != want.forms[1].cells[("主管部门",)]

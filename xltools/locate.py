@@ -179,9 +179,11 @@ def _score(seg: _Segment, labels: _Labels, others: set[str] = frozenset()) -> fl
 # Entry point
 
 
-def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
+def find_forms(sheets: list, file: str, titled_only: bool = False) -> tuple[list, list[Finding]]:
     """Every form printed on ``sheets`` (any grid: read.Sheet), by its labels; and the
-    findings made while reading (``import-ambiguous`` warnings)."""
+    findings made while reading (``import-ambiguous`` warnings). ``titled_only``: a sheet
+    without a form title is not read (else it is, as one form, if most of a layout's labels
+    are on it)."""
     from .spec import LISTS_SHEET, META_SHEET
 
     families = [list(layouts(k)) for k in kinds()]
@@ -196,6 +198,8 @@ def find_forms(sheets: list, file: str) -> tuple[list, list[Finding]]:
             continue
         segments = _segments(sheet, set(titles))
         untitled = not segments
+        if untitled and titled_only:
+            continue
         if untitled:   # no title printed (a form typed from its first label): the whole sheet, if its labels fit
             segments = _segments(sheet, None)
         for seg in segments:

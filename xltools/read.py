@@ -306,6 +306,7 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
             raise UnreadableFile(file, Rule.SPEC_NEWER.code, Rule.SPEC_NEWER.format(found=version, supported=supported))
         role = str(meta.get("role") or "form")
         printed = str(meta.get("published") or "")   # a 汇总表's print-only sheet: its forms are on their own sheets
+        by_labels: list[Sheet] = []
         for s in sheets:
             if s.name in (META_SHEET, LISTS_SHEET, printed):
                 continue
@@ -313,6 +314,21 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
             shift = _locate(s, spec)
             if shift is not None:
                 located.append((s, spec, shift))
+            else:
+                by_labels.append(s)
+        if by_labels:   # rows or columns moved on some sheets: those are read by their labels
+            from .locate import find_forms
+
+            more, notes = find_forms(by_labels, file, titled_only=True)   # not the overview or the indicator list
+            if more or not located:
+                forms = [extract(sheet, spec, file, shift) for sheet, spec, shift in located] + more
+                if not forms:
+                    spec = load_spec(kind)
+                    raise UnreadableFile(file, Rule.LAYOUT_CHANGED.code, Rule.LAYOUT_CHANGED.format(name=spec.name))
+                order = {s.name: i for i, s in enumerate(sheets)}
+                forms.sort(key=lambda f: order.get(f.sheet, 0))
+                return ReadResult(file, forms, "summary" if role == "summary" or len(forms) > 1 else "form",
+                                  findings=notes, made_by_merge=role == "summary")
     else:
         # Not made from our template (or its metadata was lost): read by the printed labels,
         # which holds for our own layout too; the positional reader is the fallback.
