@@ -251,6 +251,8 @@ class _Reader:
     def occurrences(self, f: Field) -> list[tuple[int, int]]:
         keys = _field_keys(f)
         found = {p for k in keys for p in self.seg.where.get(k, ())}
+        if f.area.col < f.label_area.col:   # the year line: under the title, not a repeated print title
+            found = {p for p in found if p[0] <= self.seg.top + _HEAD_ROWS}
         if not found and f.area.col < f.label_area.col:
             # a value printed before its label in one cell, near the title: (2026 年度), 2026年度
             bare = [x.rstrip(_CLOSE) for x in keys]
