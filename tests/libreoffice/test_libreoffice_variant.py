@@ -83,7 +83,12 @@ def test_read_gives_exactly_the_transcription_in_the_2023_layout(rounds):
 def test_validate_finds_the_seed_defects(rounds):
     run = xltools("validate", *map(str, rounds["filled"]), "--format", "json")
     assert run.returncode == 1, run.stderr
-    found = sorted((f["file"][-7:], f["cell"], f["rule"]) for f in json.loads(run.stdout))
+    # issue 14: the report is an object, and content rules (xltools.profiles) add their own findings
+    from xltools.profiles import load_profile
+
+    content = (set(load_profile().rules) | {"funds-incomplete"}) - {"unit-odd"}
+    found = sorted((f["file"][-7:], f["cell"], f["rule"]) for f in json.loads(run.stdout)["findings"]
+                   if f["rule"] not in content)
     assert found == sorted([("01.xlsx", "E13", "ascii-operator"), ("01.xlsx", "E14", "ascii-operator"),
                             ("01.xlsx", "E22", "ascii-operator"), ("02.xlsx", "B5", "required"),
                             ("02.xlsx", "D5", "required"), ("02.xlsx", "E55", "composition-unbalanced")])
