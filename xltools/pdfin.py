@@ -638,18 +638,37 @@ def _caused_by(exc: BaseException | None, kind: type | frozenset) -> bool:
     return False
 
 
+def _shared_columns(pages: list[_Page]) -> None:
+    """Pages of one table width share their column edges: a column whose cell is merged over
+    the whole page (the label column of a table continued from the page before) draws no cell
+    of its own there, and would otherwise shift that page's cells one column left."""
+    families: dict[int, list[float]] = {}
+    for page in pages:
+        if page.xs:
+            families.setdefault(round(page.xs[-1]), []).extend(page.xs)
+    edges = {k: _cluster(v) for k, v in families.items()}
+    for page in pages:
+        if page.xs:
+            page.xs = edges[round(page.xs[-1])]
+
+
 def _join_pages(pages: list[_Page]) -> list[list]:
     drop = _furniture(pages)
+    _shared_columns(pages)
     grids = [_page_rows(page, {s for q, s in drop if q == p}) for p, page in enumerate(pages)]
     out: list[list] = []
     head: list[list] = []      # the first rows of the page where the current form began
     for rows in grids:
         if head and rows:
+            # The title rows a printer repeats on a continuation page, at its top or after the
+            # text of a merged cell continued from the page before.
+            k = next((i for i in range(min(3, len(rows))) if _same(rows[i], head[0])), None)
             n = 0
-            while n < min(len(head) - 1, len(rows)) and _same(rows[n], head[n]):
-                n += 1
-            if n and not (n < len(rows) and _shares_label(rows[n], head[n])):
-                rows = rows[n:]        # the title rows a printer repeats: a continuation page
+            if k is not None:
+                while n < min(len(head) - 1, len(rows) - k) and _same(rows[k + n], head[n]):
+                    n += 1
+            if n and not (k + n < len(rows) and _shares_label(rows[k + n], head[n])):
+                rows = rows[:k] + rows[k + n:]
             else:
                 head = rows[:4]
         else:
@@ -660,8 +679,9 @@ def _join_pages(pages: list[_Page]) -> list[list]:
 
 
 def _same(a: list, b: list) -> bool:
-    strip = lambda r: [v for v in r if v]
-    return bool(strip(a)) and strip(a) == strip(b)
+    """The same printed text (a line may be cut into cells differently on another page)."""
+    text = lambda r: "".join(str(v) for v in r if v).replace(" ", "")
+    return bool(text(a)) and text(a) == text(b)
 
 
 def _shares_label(a: list, b: list) -> bool:

@@ -237,7 +237,9 @@ class SheetWriter:
         ws.set_paper(9)
         ws.set_portrait()
         ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0, 1)
+        # No repeated title rows: the printed forms (the seeds) give the title once, where the
+        # form begins; a title printed again on a continuation page reads as a new form when the
+        # PDF is imported.
         ws.center_horizontally()
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.set_footer("&C第 &P 页，共 &N 页")

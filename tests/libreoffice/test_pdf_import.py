@@ -119,12 +119,8 @@ def test_grid_of_the_print(prints):
     assert grid[16][1:5] == ["满意度指标", "服务对象满意度指标", "社区居民满意度", "≥90.00(%)"]
 
 
-# Since main's print (issue 13) the unit form prints on two pages with its title rows repeated
-# on page 2, and pdfin's grid mixes those repeated rows into 预算情况 (see the locate report).
-PRINT_TITLES = pytest.mark.xfail(strict=False, reason="pdfin: repeated print titles of main's print (issue 13)")
 
 
-@PRINT_TITLES
 def test_two_pages_make_one_grid(prints):
     """The 单位整体 form prints on two pages: one grid, the title once (the rows LibreOffice
     repeats on page 2 dropped), no page numbers, the indicator table continuing."""
@@ -141,7 +137,14 @@ def test_two_pages_make_one_grid(prints):
         ["满意度指标", "服务对象满意度指标", "居民满意度", "≥90.00(%)"]]
 
 
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=PRINT_TITLES) if k == "unit-target" else k for k in FORMS])
+# The unit form prints on two pages, and LibreOffice draws the text of a label cell merged over
+# the page break (预算情况) beside the rows of another table: the positional rules of our own
+# layout then read it as a row. read() of the PDF (the label-based reader) is exact:
+# test_read_pdf_equals_read_workbook.
+MERGED_LABEL = pytest.mark.xfail(strict=False, reason="positional rules on a two-page PDF grid: a merged label drawn by another table")
+
+
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=MERGED_LABEL) if k == "unit-target" else k for k in FORMS])
 def test_grid_reads_as_the_workbook(prints, kind):
     """The PDF's grid, read with the printed layout of the spec (the reader's positional rules),
     is the workbook's data, field by field."""

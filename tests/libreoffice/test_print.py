@@ -286,10 +286,12 @@ def test_every_detail_page_repeats_the_header(printed, which):
     kind = _forms_of(books[which][0])[0]["表单"]
     spec = load_spec(kind)
     header = squeeze("".join(["序号", spec.identity[0]] + [c.label for c in spec.indicators.columns]))
-    # The 指标明细 sheet prints last: the pages after the last form page.
+    # The 指标明细 sheet prints last: from its first page (after the last page where a form
+    # begins; a form's continuation pages carry no title) to the end, every page has the header.
     last_form = max(i for i, p in enumerate(pages) if p and p[0] == squeeze(spec.title) or
                     (len(p) > 1 and p[1] == squeeze(spec.title)))
-    details = pages[last_form + 1:]
+    first = next(i for i, p in enumerate(pages) if i > last_form and p and p[0].startswith(header))
+    details = pages[first:]
     assert details
     for p in details:
         assert p[0].startswith(header), p[0]
