@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import io
 import os
 import re
@@ -47,6 +46,7 @@ from pathlib import Path
 
 from .errors import UnreadableFile
 from .rules import Rule
+from .safety import describe_limits, env_limits
 
 MIB = 1 << 20
 PDF_MAGIC = b"%PDF-"
@@ -69,26 +69,10 @@ class PdfLimits:
 
     @classmethod
     def from_env(cls, environ=None) -> PdfLimits:
-        env = os.environ if environ is None else environ
-        return _limits_from(tuple(env.get(f"XLTOOLS_{f.name.upper()}") for f in dataclasses.fields(cls)))
+        return env_limits(cls, environ)
 
     def describe(self) -> list[tuple[str, str]]:
-        return [(f"XLTOOLS_{f.name.upper()}", str(getattr(self, f.name))) for f in dataclasses.fields(self)]
-
-
-@functools.lru_cache(maxsize=16)
-def _limits_from(values: tuple[str | None, ...]) -> PdfLimits:
-    kw = {}
-    for f, raw in zip(dataclasses.fields(PdfLimits), values):
-        if raw:
-            typ = float if f.type in ("float", float) else int
-            try:
-                value = typ(raw)
-            except ValueError:
-                continue
-            if value > 0:
-                kw[f.name] = value
-    return PdfLimits(**kw)
+        return describe_limits(self)
 
 
 def _fail(path, rule: Rule, **kw) -> UnreadableFile:

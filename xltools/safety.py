@@ -78,26 +78,10 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ=None) -> Limits:
-        env = os.environ if environ is None else environ
-        return _limits_from(cls, tuple(map(env.get, _env_names(cls))))
-
-    @classmethod
-    def _from_values(cls, values: tuple[str | None, ...]) -> Limits:
-        kw = {}
-        for f, raw in zip(dataclasses.fields(cls), values):
-            if raw:
-                typ = float if f.type in ("float", float) else int
-                try:
-                    value = typ(raw)
-                except ValueError:
-                    continue
-                if value > 0:
-                    kw[f.name] = value
-        return cls(**kw)
+        return env_limits(cls, environ)
 
     def describe(self) -> list[tuple[str, str]]:
-        """(environment variable, current value) of every limit, for documentation and --help."""
-        return [(f"XLTOOLS_{f.name.upper()}", str(getattr(self, f.name))) for f in dataclasses.fields(self)]
+        return describe_limits(self)
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,9 +90,32 @@ def _env_names(cls: type[Limits]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def _limits_from(cls: type[Limits], values: tuple[str | None, ...]) -> Limits:
-    """Limits from the values of the environment variables (frozen: one instance per set of values)."""
-    return cls._from_values(values)
+def _limits_from(cls: type, values: tuple[str | None, ...]):
+    """Limits from the values of the environment variables (frozen: one instance per set of
+    values); a value that is not a positive number leaves the default."""
+    kw = {}
+    for f, raw in zip(dataclasses.fields(cls), values):
+        if raw:
+            typ = float if f.type in ("float", float) else int
+            try:
+                value = typ(raw)
+            except ValueError:
+                continue
+            if value > 0:
+                kw[f.name] = value
+    return cls(**kw)
+
+
+def env_limits(cls: type, environ=None):
+    """An instance of the frozen limits dataclass ``cls`` (:class:`Limits`, and those of the
+    text and PDF readers) with each field overridden by ``XLTOOLS_<FIELD>`` when set."""
+    env = os.environ if environ is None else environ
+    return _limits_from(cls, tuple(map(env.get, _env_names(cls))))
+
+
+def describe_limits(limits) -> list[tuple[str, str]]:
+    """(environment variable, current value) of every limit, for documentation and --help."""
+    return [(f"XLTOOLS_{f.name.upper()}", str(getattr(limits, f.name))) for f in dataclasses.fields(limits)]
 
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

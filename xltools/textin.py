@@ -24,7 +24,6 @@ reader (:mod:`xltools.locate`) reads like any other grid:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from .errors import UnreadableFile
 from .rules import Rule
+from .safety import env_limits
 
 MIB = 1 << 20
 
@@ -49,18 +49,7 @@ class TextLimits:
 
     @classmethod
     def from_env(cls, environ=None) -> TextLimits:
-        env = os.environ if environ is None else environ
-        kw = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"XLTOOLS_{f.name.upper()}")
-            if raw:
-                try:
-                    value = (float if f.type in ("float", float) else int)(raw)
-                except ValueError:
-                    continue
-                if value > 0:
-                    kw[f.name] = value
-        return cls(**kw)
+        return env_limits(cls, environ)
 
 
 def _fail(path, rule: Rule, **kw) -> UnreadableFile:
