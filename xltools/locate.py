@@ -59,7 +59,11 @@ def _key(v) -> str:
 
 
 def cell_name(sheet, r: int, c: int) -> str:
-    """The name of grid cell (r, c): A1, or ``第N行`` on a grid made from text lines."""
+    """The name of grid cell (r, c): A1, ``第N行`` on a grid made from text lines, or the
+    row's printed place (``第2页第5行``) on a grid made from a PDF."""
+    names = getattr(sheet, "row_names", None)
+    if names:
+        return names[min(max(r, 0), len(names) - 1)]
     lines = getattr(sheet, "lines", None)
     if lines:
         return f"第{lines[min(r, len(lines) - 1)]}行" if r >= 0 else f"第{lines[0]}行"

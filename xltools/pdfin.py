@@ -271,11 +271,12 @@ def load_pdf(path: str | Path, limits: PdfLimits | None = None) -> list:
 
     limits = limits or PdfLimits.from_env()
     data = precheck_pdf(path, limits)
-    grid = pdf_grid(data, path, limits)
-    return [Sheet(Path(path).stem, "visible", grid)]
+    names: list[str] = []
+    grid = pdf_grid(data, path, limits, row_names=names)
+    return [Sheet(Path(path).stem, "visible", grid, row_names=names)]
 
 
-def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
+def pdf_grid(data: bytes, path, limits: PdfLimits | None = None, row_names: list[str] | None = None) -> list[list]:
     """The rows × cells of the PDF ``data`` (already vetted by :func:`precheck_pdf`)."""
     limits = limits or PdfLimits.from_env()
     started = time.monotonic()
@@ -317,7 +318,7 @@ def pdf_grid(data: bytes, path, limits: PdfLimits | None = None) -> list[list]:
     if not any(p.chars for p in pages):
         raise _fail(path, Rule.FILE_UNREADABLE,
                     reason="PDF 没有文字层（可能是扫描件或图片），请提交 Excel 表，或由 Excel/WPS 直接导出的 PDF")
-    return _join_pages(pages)
+    return _join_pages(pages, row_names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,13 +637,15 @@ def _shared_columns(pages: list[_Page]) -> None:
             page.xs = edges[round(page.xs[-1])]
 
 
-def _join_pages(pages: list[_Page]) -> list[list]:
+def _join_pages(pages: list[_Page], row_names: list[str] | None = None) -> list[list]:
+    """The pages' rows as one grid; ``row_names`` (if given) receives the printed place of each
+    grid row, ``第2页第5行`` (the rows of that page as the grid counts them), for findings."""
     drop = _furniture(pages)
     _shared_columns(pages)
     grids = [_page_rows(page, {s for q, s in drop if q == p}) for p, page in enumerate(pages)]
     out: list[list] = []
     head: list[list] = []      # the first rows of the page where the current form began
-    for rows in grids:
+    for p, rows in enumerate(grids, start=1):
         if head and rows:
             # The title rows a printer repeats on a continuation page, at its top or after the
             # text of a merged cell continued from the page before.
@@ -657,6 +660,8 @@ def _join_pages(pages: list[_Page]) -> list[list]:
                 head = rows[:4]
         else:
             head = rows[:4]
+        if row_names is not None:
+            row_names.extend(f"第{p}页第{i}行" for i in range(1, len(rows) + 1))
         out.extend(rows)
     width = max((len(r) for r in out), default=0)
     return [r + [None] * (width - len(r)) for r in out]

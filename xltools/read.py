@@ -107,6 +107,9 @@ class Sheet:
     # A grid made from text (a .txt, a PDF's text layer): the 1-based line of the source file
     # each grid row came from; cells are then named ``第N行`` (see xltools/locate.py).
     lines: list[int] | None = None
+    # A grid made from a PDF: the printed place of each grid row (``第2页第5行``), which names
+    # its cells in findings instead of the grid's A1.
+    row_names: list[str] | None = None
 
     def at(self, row: int, col: int):
         if 0 <= row < len(self.grid):

@@ -9,6 +9,7 @@ hierarchy layouts, duplicates) follow in plain Python over the same forms.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -607,10 +608,13 @@ def sort_findings(findings: Iterable[Finding], order: list[str]) -> list[Finding
     rank = {f: i for i, f in enumerate(order)}
 
     def key(f: Finding):
-        try:
-            rc = parse_cell(f.cell) if f.cell else (-1, -1)
-        except Exception:
-            rc = (-1, -1)
+        if not f.cell:
+            rc: tuple = (-1, -1)
+        else:
+            try:
+                rc = parse_cell(f.cell)
+            except Exception:   # a place in a text or PDF (第38行, 第2页第5行): by its numbers
+                rc = tuple(int(n) for n in re.findall(r"\d+", f.cell)) or (-1, -1)
         return rank.get(f.file, len(rank)), f.sheet or "", rc, f.rule
 
     return sorted(findings, key=key)

@@ -170,3 +170,19 @@ def test_cli_read_pdf(prints):
     run = xltools("read", str(pdf))
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == json.loads(xltools("read", str(xlsx)).stdout)
+
+
+@pytest.mark.parametrize("kind", list(FORMS))
+def test_findings_on_a_pdf_name_its_page_and_row(prints, kind):
+    """Validating the PDF finds what validating the workbook finds (the same rules), each named
+    by its printed place (第P页第R行), not by a cell of the internal grid; in page and row order."""
+    import re
+
+    from xltools.validate import validate_paths
+
+    xlsx, pdf = prints[kind]
+    on_pdf = validate_paths([pdf]).findings
+    on_xlsx = validate_paths([xlsx]).findings
+    assert sorted(f.rule for f in on_pdf) == sorted(f.rule for f in on_xlsx)
+    places = [tuple(map(int, re.fullmatch(r"第(\d+)页第(\d+)行", f.cell).groups())) for f in on_pdf if f.cell]
+    assert places and places == sorted(places)
