@@ -505,6 +505,8 @@ class _Reader:
         return None
 
     def table(self, table: Table) -> list[dict]:
+        from .read import carry_groups
+
         form = self.form
         found = self.header(table)
         rows: list[dict] = []
@@ -556,12 +558,7 @@ class _Reader:
                 continue
             if hier is not None:
                 self.parent(table, r, values, previous, hier)
-            inherited = True
-            for c in fill:
-                if values[c.key] is None and inherited and previous.get(c.key) is not None:
-                    values[c.key] = previous[c.key]
-                else:
-                    inherited = inherited and values[c.key] == previous.get(c.key)
+            carry_groups(values, previous, fill)
             i = len(rows)
             for c in table.columns:
                 form.cells[(table.key, i, c.key)] = self.name(*where[c.key])

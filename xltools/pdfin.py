@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import os
 import re
 import signal
 import threading
@@ -46,7 +45,7 @@ from pathlib import Path
 
 from .errors import UnreadableFile
 from .rules import Rule
-from .safety import describe_limits, env_limits
+from .safety import describe_limits, env_limits, read_capped
 
 MIB = 1 << 20
 PDF_MAGIC = b"%PDF-"
@@ -104,12 +103,7 @@ def precheck_pdf(path: str | Path, limits: PdfLimits | None = None) -> bytes:
     size; return its bytes, exactly as vetted."""
     limits = limits or PdfLimits.from_env()
     cap = int(limits.max_pdf_mb * MIB)
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = fh.read(cap + 1) if size <= cap else b""
-    except OSError as exc:
-        raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
+    size, data = read_capped(path, cap)
     if size > cap or len(data) > cap:
         raise _fail(path, Rule.FILE_TOO_LARGE, size=f"{max(size, len(data)) / MIB:.1f} MiB",
                     limit=f"{cap / MIB:.1f} MiB")

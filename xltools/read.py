@@ -475,6 +475,18 @@ def _table_end(sheet: Sheet, spec: FormSpec, table: Table, header: int, dc: int)
     return len(sheet.grid)
 
 
+def carry_groups(values: dict, previous: dict, fill: list[Column]) -> None:
+    """Groups written once and merged down (the printed layout): an empty 一级/二级 (the
+    hierarchy's choice columns, outermost first) takes the row above's, as long as every outer
+    level is the same group as above."""
+    inherited = True
+    for c in fill:
+        if values[c.key] is None and inherited and previous.get(c.key) is not None:
+            values[c.key] = previous[c.key]
+        else:
+            inherited = inherited and values[c.key] == previous.get(c.key)
+
+
 MAX_TABLE_ROWS = 2000   # rows of one table in one form; templates have at most 1,000
 
 
@@ -497,13 +509,7 @@ def _extract_table(sheet: Sheet, spec: FormSpec, table: Table, form: Form, dr: i
         if len(rows) >= MAX_TABLE_ROWS:  # bounds reading and validating (a pasted list, a crafted file)
             raise UnreadableFile(form.file, Rule.TABLE_TOO_LONG.code, Rule.TABLE_TOO_LONG.format(
                 label=table.label, n=MAX_TABLE_ROWS, limit=MAX_TABLE_ROWS))
-        # Groups written once and merged down (the printed layout): carry 一级/二级 down.
-        inherited = True
-        for c in fill:
-            if values[c.key] is None and inherited and previous.get(c.key) is not None:
-                values[c.key] = previous[c.key]
-            else:
-                inherited = inherited and values[c.key] == previous.get(c.key)
+        carry_groups(values, previous, fill)
         i = len(rows)
         for c in table.columns:
             form.cells[(table.key, i, c.key)] = a1(r, c.col + dc)

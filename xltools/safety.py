@@ -1068,15 +1068,10 @@ def _scan_member(fp, info: zipfile.ZipInfo, path, limits: Limits, totals: _Total
 # The pre-check
 
 
-def precheck(path: str | Path, limits: Limits | None = None) -> bytes:
-    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package; return its
-    bytes, exactly as vetted.
-
-    The file is read once (at most ``max_file_mb``) and every check runs on that buffer: a
-    reader handed the returned bytes sees what was checked, whatever happens to the file on
-    disk meanwhile and whatever it is called (``.xls``, ``.ods``: the name plays no part)."""
-    limits = limits or Limits.from_env()
-    cap = int(limits.max_file_mb * MIB)
+def read_capped(path: str | Path, cap: int) -> tuple[int, bytes]:
+    """(size on disk, bytes): the whole file, read once, or nothing when it is larger than
+    ``cap`` bytes; a file that grew after the size was taken is read to one byte past the cap
+    (so ``len(data) > cap`` tells). The pre-checks of workbooks, texts and PDFs start here."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -1087,6 +1082,19 @@ def precheck(path: str | Path, limits: Limits | None = None) -> bytes:
                     data += fh.read(cap + 1 - len(data))
     except OSError as exc:
         raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
+    return size, data
+
+
+def precheck(path: str | Path, limits: Limits | None = None) -> bytes:
+    """Raise :class:`UnreadableFile` unless ``path`` is a plain, sane .xlsx package; return its
+    bytes, exactly as vetted.
+
+    The file is read once (at most ``max_file_mb``) and every check runs on that buffer: a
+    reader handed the returned bytes sees what was checked, whatever happens to the file on
+    disk meanwhile and whatever it is called (``.xls``, ``.ods``: the name plays no part)."""
+    limits = limits or Limits.from_env()
+    cap = int(limits.max_file_mb * MIB)
+    size, data = read_capped(path, cap)
     if size > cap or len(data) > cap:
         raise _fail(path, Rule.FILE_TOO_LARGE, size=_mib(max(size, len(data))), limit=_mib(cap))
     if not data:

@@ -25,14 +25,13 @@ reader (:mod:`xltools.locate`) reads like any other grid:
 from __future__ import annotations
 
 import functools
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UnreadableFile
 from .rules import Rule
-from .safety import env_limits
+from .safety import env_limits, read_capped
 
 MIB = 1 << 20
 
@@ -70,12 +69,7 @@ def decode_text(path: str | Path, limits: TextLimits | None = None) -> str:
     """The text of ``path``, vetted: size, binary content, encoding. Raise UnreadableFile."""
     limits = limits or TextLimits.from_env()
     cap = int(limits.max_text_mb * MIB)
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = fh.read(cap + 1) if size <= cap else b""
-    except OSError as exc:
-        raise _fail(path, Rule.FILE_UNREADABLE, reason=exc.strerror or str(exc)) from exc
+    size, data = read_capped(path, cap)
     if size > cap or len(data) > cap:
         raise _fail(path, Rule.TEXT_LIMIT, what="大小", found=f"{max(size, len(data)) / MIB:.1f} MB",
                     limit=f"{limits.max_text_mb:g} MB")
