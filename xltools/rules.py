@@ -16,6 +16,11 @@ ERROR = "error"
 WARNING = "warning"
 INFO = "info"          # 提示: shown and counted, never changes the exit code
 SEVERITIES = (ERROR, WARNING, INFO)
+SEVERITY_NAMES = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
+# How a finding's cell is marked wherever staff see it (退回 copies, the templates' live 自查
+# formats, reports): (fill, font colour). The warning yellow is deliberately stronger than the
+# templates' pale yellow of input cells (#FFF2CC), so a marked cell is never mistaken for one.
+SEVERITY_COLOURS = {ERROR: ("#FFC7CE", "#9C0006"), WARNING: ("#FFD966", "#7F6000"), INFO: ("#D9E1F2", "#1F3864")}
 
 
 @dataclass(frozen=True)
