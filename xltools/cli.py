@@ -557,6 +557,68 @@ def pdf(
     raise typer.Exit(_print_pdfs(files, force))
 
 
+# -- diff: what changed (issue 15 part 5) -------------------------------------------------------
+
+
+@app.command("diff", epilog="示例：xltools diff 收回/上次/ 收回/本次/ --report 变更.xlsx")
+def diff_(
+    old: Annotated[Path, typer.Argument(metavar="原版本", help="上次收到的表：文件或文件夹（汇总表按其中的各表单读取）")],
+    new: Annotated[Path, typer.Argument(metavar="新版本", help="这次收到的表：文件或文件夹")],
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text：逐表列出的变更；json：变更对象（UTF-8）")]
+    = ReportFormat.text,
+    report: Annotated[Path | None, typer.Option("--report", metavar="变更.xlsx",
+                                                help="另写一个 Excel 报告（变更 / 审核对比 / 与上年比对）")] = None,
+    findings: Annotated[Path | None, typer.Option(
+        "--findings", metavar="上次审核.json",
+        help="上次的审核结果（validate --format json 的输出）；不给时在本次运行中审核两个版本")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    profile: Profile = None,
+    schemas: Schemas = None,
+) -> None:
+    """比较同一批表的两个版本：每份表的字段、金额和指标的新增、删除、修改，以及上次的审核问题改了几条。
+
+    \b
+    表单按类型和标识（项目名称、实施单位、年度；单位整体表为单位名称、年度）对应，指标按一级/二级/三级
+    名称对应（不看行号）。两边年度不同时为“与上年比对”：同一项目上年与本年的金额增减（%）和指标增减。
+    有变更不是错误：退出码 0；文件无法读取、某一边没有表单或用法错误为 2。
+
+    \b
+    对照上次的审核结果：xltools diff 上次/ 本次/ --findings 上次审核.json
+    与上年比对：xltools diff 2025汇总表.xlsx 2026/
+    """
+    from .diff import diff_json, diff_paths, format_diff, summary_line, write_report
+
+    if report is not None:
+        if report.suffix.lower() != ".xlsx":
+            raise UsageError(f"--report 须以 .xlsx 结尾：{report}")
+        from .fsutil import check_targets
+
+        check_targets([report], [p for side in (old, new) if side.exists() for p in _diff_inputs(side)], force=force)
+    result = diff_paths(old, new, findings=findings, profile=_profile(profile), progress=_progress())
+    for bad in result.unreadable:
+        _err(f"{bad.path}: {bad.message}")
+    for file, why in result.skipped:
+        _err(f"已跳过 {file}：{why}")
+    if result.unmatched_findings:
+        _err(f"注意：{findings} 中有 {result.unmatched_findings} 条审核结果在原版本里找不到对应的表，未计入比较。")
+    if format is ReportFormat.json:
+        _out(json.dumps(diff_json(result), ensure_ascii=False, indent=2) + "\n", utf8=True)
+    else:
+        _out(format_diff(result) + "\n")
+    if report is not None:
+        sheets = write_report(result, report)
+        _err(f"已写出变更报告 {report}（{'、'.join(sheets)}）")
+    if format is ReportFormat.json or not sys.stdout.isatty():
+        _err(summary_line(result))
+    raise typer.Exit(result.exit_code)
+
+
+def _diff_inputs(path: Path) -> list[Path]:
+    from .read import expand_paths
+
+    return expand_paths(path).paths
+
+
 def main() -> None:
     """Console entry point: no traceback ever reaches the user."""
     _tolerant_streams()
