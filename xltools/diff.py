@@ -295,13 +295,13 @@ def _percent(old, new) -> float | None:
 
 def amount_fields(spec: FormSpec) -> list[Field]:
     """The money fields: inputs of type money and the totals of money fields."""
-    money: set[str] = set()
-    out = []
-    for f in spec.fields:
-        if f.type == "money" or (f.type == "total" and f.sum_of and all(k in money for k in f.sum_of)):
-            money.add(f.key)
-            out.append(f)
-    return out
+    money = {f.key for f in spec.fields if f.type == "money"}
+    grew = True
+    while grew:   # a total may come before its parts, or sum other totals
+        more = {f.key for f in spec.fields if f.type == "total" and f.sum_of and all(k in money for k in f.sum_of)}
+        grew = bool(more - money)
+        money |= more
+    return [f for f in spec.fields if f.key in money]
 
 
 def headline_amount(spec: FormSpec) -> Field | None:
