@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from helpers import ROOT, SPEC, valid_form, write_filled
 
-from xltools.diff import diff_json, diff_paths, format_diff, match_rows, write_report
+from xltools.diff import diff_json, diff_paths, format_diff, match_rows, show_change, write_report
 from xltools.spec import load_spec
 
 JIANGCHUAN = ROOT / "samples" / "jiangchuan-2026"
@@ -412,3 +412,15 @@ def test_bad_input_exits_2(flagged, tmp_path):
     pdf.write_bytes(b"not a workbook")
     got = run("diff", pdf, new)
     assert got.returncode == 2 and "x.xlsx" in got.stderr
+
+
+def test_a_long_text_is_shown_around_its_first_difference():
+    old = "一、开展党建活动。" * 6 + "二、全年服务 800 人次。"
+    new = "一、开展党建活动。" * 6 + "二、全年服务 1000 人次。"
+    # 8 characters before the first difference, 6 after the last
+    assert show_change(old, new) == "…。二、全年服务 800 人次。 → …。二、全年服务 1000 人次。（原 68 字，现 69 字）"
+    # one character changed mid-text: 8 before, the one, 6 after
+    assert show_change("甲" * 50, "甲" * 20 + "乙" + "甲" * 29) == (
+        "…" + "甲" * 15 + "… → …" + "甲" * 8 + "乙" + "甲" * 6 + "…（原 50 字，现 50 字）")
+    assert show_change("经常性项目", "一次性项目") == "经常性项目 → 一次性项目"
+    assert show_change(100000.0, None, "money") == "100,000.00 → （空）"

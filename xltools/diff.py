@@ -764,6 +764,28 @@ def show(v, typ: str = "text", limit: int = 40) -> str:
     return s if len(s) <= limit else s[:limit] + f"…（共 {len(s)} 字）"
 
 
+def show_change(old, new, typ: str = "text", limit: int = 40) -> str:
+    """``old → new`` for the terminal. Two long texts are shown around their first difference
+    (…前文「原来的」… → …前文「现在的」…), so an edit deep in a paragraph is seen."""
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > limit:
+        a, b = " ".join(old.split()), " ".join(new.split())
+        p = 0
+        while p < min(len(a), len(b)) and a[p] == b[p]:
+            p += 1
+        q = 0
+        while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
+            q += 1
+        lead, tail = max(0, p - 8), min(q, 6)   # a little of the text before and after
+
+        def part(t: str) -> str:
+            mid = t[lead:len(t) - q + tail]
+            cut = mid if len(mid) <= limit else mid[:limit] + "…"
+            return ("…" if lead else "") + cut + ("…" if q > tail and len(mid) <= limit else "")
+
+        return f"{part(a)} → {part(b)}（原 {len(a)} 字，现 {len(b)} 字）"
+    return f"{show(old, typ, limit)} → {show(new, typ, limit)}"
+
+
 def _signed(v: float | None, suffix: str = "") -> str:
     return "" if v is None else f"{v:+,.2f}{suffix}"
 
@@ -802,14 +824,14 @@ def format_diff(result: DiffResult) -> str:
             if y.dropped or y.added:
                 lines.append(f"    指标：减少 {len(y.dropped)} 个，新增 {len(y.added)} 个，修改 {y.changed} 个")
         for c in d.fields:
-            lines.append(f"    {c.label}：{show(c.old, c.type)} → {show(c.new, c.type)}")
+            lines.append(f"    {c.label}：{show_change(c.old, c.new, c.type)}")
         for c in d.amounts:
             lines.append(f"    {c.label}（{c.unit}）：{_amount_text(c)}")
         for t in d.tables:
             counts = "，".join(f"{CHANGE_WORDS[s]} {t.count(s)} 行" for s in (CHANGED, ADDED, REMOVED) if t.count(s))
             lines.append(f"    {t.label}：{counts}")
             for r in t.rows:
-                cols = "；".join(f"{name} {show(o, limit=24)} → {show(n, limit=24)}" if r.change == CHANGED
+                cols = "；".join(f"{name} {show_change(o, n, limit=24)}" if r.change == CHANGED
                                 else f"{name} {show(o if r.change == REMOVED else n, limit=24)}"
                                 for _, name, o, n in r.columns)
                 lines.append(f"      {marks[r.change]} {r.label}：{cols}" if cols else f"      {marks[r.change]} {r.label}")
