@@ -424,3 +424,40 @@ def test_a_long_text_is_shown_around_its_first_difference():
         "…" + "甲" * 15 + "… → …" + "甲" * 8 + "乙" + "甲" * 6 + "…（原 50 字，现 50 字）")
     assert show_change("经常性项目", "一次性项目") == "经常性项目 → 一次性项目"
     assert show_change(100000.0, None, "money") == "100,000.00 → （空）"
+
+
+def test_a_unit_form_amounts_counts_and_its_task_table(tmp_path):
+    """修改后 edited again: 财政拨款 92,787,331.00 → 90,000,000.00 and 其他资金 0 → 2,787,331.00 (the
+    total stays 92,787,331.00), 年末在职人数 0 → 35, the first two tasks swapped (not a change),
+    the 主要内容 of task (八) rewritten."""
+    from xltools.read import read_workbook
+
+    [src] = (JIANGCHUAN / "修改后").glob("*.xlsx")
+    old = tmp_path / "上次" / src.name
+    old.parent.mkdir()
+    shutil.copy(src, old)
+    form = read_workbook(src).forms[0]
+    cell = form.cells
+    wb = openpyxl.load_workbook(src)
+    ws = wb[form.sheet]
+    ws[cell[("预算情况", "财政拨款")]] = 90000000.0
+    ws[cell[("预算情况", "其他资金")]] = 2787331.0
+    ws[cell[("年末在职人数",)]] = 35
+    for key in ("任务名称", "主要内容"):
+        a, b = cell[("年度重点任务", 0, key)], cell[("年度重点任务", 1, key)]
+        ws[a].value, ws[b].value = ws[b].value, ws[a].value
+    ws[cell[("年度重点任务", 7, "主要内容")]] = "完成全年国民体质监测。"
+    new = tmp_path / "本次" / src.name
+    new.parent.mkdir()
+    wb.save(new)
+    d = diff_json(diff_paths(old, new, validate=False))["forms"][0]
+    assert [(c["key"], c["old"], c["new"]) for c in d["fields"]] == [("年末在职人数", 0, 35)]
+    amounts = by_key(d["amounts"])
+    assert set(amounts) == {"预算情况.财政拨款", "预算情况.其他资金"}
+    assert (amounts["预算情况.财政拨款"]["difference"], amounts["预算情况.财政拨款"]["percent"]) == (-2787331.0, -3.0)
+    assert (amounts["预算情况.其他资金"]["difference"], amounts["预算情况.其他资金"]["percent"]) == (2787331.0, None)
+    [tasks] = d["tables"]
+    assert tasks["key"] == "年度重点任务"
+    [row] = tasks["rows"]
+    assert (row["change"], row["row"], row["old_row"], row["new_row"]) == ("changed", "(八) 国民体质监测工作", 8, 8)
+    assert [(c["key"], c["new"]) for c in row["columns"]] == [("主要内容", "完成全年国民体质监测。")]
