@@ -255,7 +255,10 @@ def test_findings_fixed_and_new_when_both_are_validated(flagged):
     # the same finding on a row that moved: E17 then, E13 now
     still = items[("remaining", "timeliness-vague")]
     assert (still["old_cell"], still["new_cell"]) == ("E17", "E13")
-    assert "    审核：上次 2 条，已改 1 条，新增 1 条（本次 2 条）" in format_diff(result)
+    text = format_diff(result)
+    assert "    审核：上次 2 条，已改 1 条，新增 1 条（本次 2 条）" in text
+    assert ("      新增 [警告] E15  指标值「=95.00(%)」对比率「验收合格率」要求恰好等于 95%，通常应为「≥95%」，请确认。"
+            "  (rate-equals)") in text
 
 
 def test_findings_from_an_earlier_json(flagged, tmp_path):

@@ -816,7 +816,8 @@ def format_diff(result: DiffResult) -> str:
                 lines.append(f"    审核：本次 {d.findings.after} 条")
             continue
         lines.append(f"{marks[d.status]} {d.title}")
-        lines.append(f"    原：{_where(d.old)}    现：{_where(d.new)}")
+        lines.append(f"    原：{_where(d.old)}")
+        lines.append(f"    现：{_where(d.new)}")
         if d.years is not None:
             y = d.years
             if y.amount is not None:
@@ -837,6 +838,8 @@ def format_diff(result: DiffResult) -> str:
                 lines.append(f"      {marks[r.change]} {r.label}：{cols}" if cols else f"      {marks[r.change]} {r.label}")
         if d.findings is not None:
             lines.append(f"    审核：{d.findings.sentence()}")
+            lines += [f"      新增 [{SEVERITY_NAMES.get(c.new.severity, c.new.severity)}] {c.new.cell or '整个表'}  "
+                      f"{c.new.message}  ({c.new.rule})" for c in d.findings.items if c.status == NEW]
     lines.append(summary_line(result))
     return "\n".join(lines)
 
