@@ -464,3 +464,13 @@ def test_a_unit_form_amounts_counts_and_its_task_table(tmp_path):
     [row] = tasks["rows"]
     assert (row["change"], row["row"], row["old_row"], row["new_row"]) == ("changed", "(八) 国民体质监测工作", 8, 8)
     assert [(c["key"], c["new"]) for c in row["columns"]] == [("主要内容", "完成全年国民体质监测。")]
+
+
+def test_findings_of_another_profile_are_noticed(flagged, tmp_path):
+    old, new = flagged
+    saved = tmp_path / "上次审核.json"
+    saved.write_text(run("validate", old, "--format", "json", "--profile", "shanghai").stdout, "utf-8")
+    got = run("diff", old, new, "--findings", saved)
+    assert got.returncode == 0
+    assert "是按审核规则 shanghai 审核的，本次按 national" in got.stderr
+    assert "是按审核规则" not in run("diff", old, new, "--findings", saved, "--profile", "shanghai").stderr

@@ -601,6 +601,10 @@ def diff_(
         _err(f"已跳过 {file}：{why}")
     if result.unmatched_findings:
         _err(f"注意：{findings} 中有 {result.unmatched_findings} 条审核结果在原版本里找不到对应的表，未计入比较。")
+    p = result.profile
+    if result.earlier_profile and p is not None and result.earlier_profile != p.name:
+        _err(f"注意：{findings} 是按审核规则 {result.earlier_profile} 审核的，本次按 {p.name}；"
+             f"两次规则不同，改了几条可能不准（可加 --profile {result.earlier_profile}）。")
     if format is ReportFormat.json:
         _out(json.dumps(diff_json(result), ensure_ascii=False, indent=2) + "\n", utf8=True)
     else:

@@ -227,6 +227,7 @@ class DiffResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     findings_from: str | None = None     # "validate", the --findings file, or None (not compared)
     unmatched_findings: int = 0          # earlier findings whose form was not found on the OLD side
+    earlier_profile: str | None = None   # the profile the --findings JSON was made with
     profile: object = None
     empty_side: str | None = None        # "old" / "new": no form could be read on that side
 
@@ -556,6 +557,15 @@ def compare_findings(old: Form | None, new: Form | None, old_findings: list[Find
     return FindingsDiff(items)
 
 
+def findings_profile(path: str | Path) -> str | None:
+    """The name of the review profile an earlier findings JSON was made with, if it says."""
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+        return str(data["profile"]["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_findings(path: str | Path) -> list[Finding]:
     """The findings of an earlier run: the JSON `xltools validate --format json` writes (an
     object with ``findings``; the older plain list is accepted too). Raises UsageError."""
@@ -721,6 +731,7 @@ def diff_paths(old, new, *, findings: str | Path | None = None, validate: bool =
             old_findings = earlier
             result.findings_from = str(findings)
             result.unmatched_findings = _assign(earlier, a)[1]
+            result.earlier_profile = findings_profile(findings)
         else:
             old_findings = validate_paths(old_paths, progress=progress, profile=profile).findings
             result.findings_from = "validate"
