@@ -310,7 +310,7 @@ def years(tmp_path):
     write_filled(y25 / "停办.xlsx", _year(2025, 项目名称="停办项目"))
     rows = [r for r in _year(2026)["绩效指标"] if r["三级指标"] != "服务能力"]
     rows.append({"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "居民参与率", "指标值": "≥60.00(%)"})
-    write_filled(y26 / "党群.xlsx", _year(2026, 项目名称="党群服务", 绩效指标=rows,
+    write_filled(y26 / "党群.xlsx", _year(2026, 项目名称="党群服务", 绩效指标=rows, 计划完成日期="2026-06-30",
                                          年度资金={"当年财政拨款": 125000.0, "上年结转资金": 0.0, "其他资金": 5000.0}))
     write_filled(y26 / "新办.xlsx", _year(2026, 项目名称="新办项目"))
     merged = tmp_path / "2025汇总表.xlsx"
@@ -335,10 +335,15 @@ def test_year_over_year(years):
     assert y["dropped"] == ["效益指标/社会效益指标/服务能力"]
     assert y["added"] == ["效益指标/社会效益指标/居民参与率"]
     assert y["changed"] == 1   # 完成时限 2025年12月31日前 → 2026年12月31日前
+    # a new year is no change: 年度 and 计划开始日期 2025-01-01 → 2026-01-01 are not listed, a
+    # 计划完成日期 moved by half a year is
+    assert [(c["key"], c["old"], c["new"]) for c in by_name["党群服务"]["fields"]] == [
+        ("计划完成日期", "2025-12-31", "2026-06-30")]
     text = format_diff(result)
     assert text.splitlines()[0].startswith("与上年比对：2025 年 → 2026 年")
     assert "    上年比：年度资金申请总额 100,000.00 → 130,000.00（+30,000.00，+30.00%）" in text
     assert "+ 本年新增：项目支出绩效目标申报表「新办项目」" in text
+    assert "      + 效益指标/社会效益指标/居民参与率：指标值 ≥60.00(%)" in text   # its names are its label
     assert "- 本年未报：项目支出绩效目标申报表「停办项目」" in text
     assert text.splitlines()[-1] == "比较 1 份表单：修改 1，未变 0；本年新增 1，本年未报 1。"
 

@@ -95,6 +95,7 @@ class TableDiff:
     key: str
     label: str
     rows: list[RowChange] = field(default_factory=list)
+    keys: tuple[str, ...] = ()      # the columns rows are matched by (their names)
 
     def count(self, change: str) -> int:
         return sum(1 for r in self.rows if r.change == change)
@@ -326,13 +327,23 @@ def _fields_of(old: Form, new: Form) -> list[tuple[Field, FormSpec]]:
     return out
 
 
-def _diff_fields(old: Form, new: Form) -> tuple[list[FieldChange], list[AmountChange]]:
+def _shifted(a, b, years: int) -> bool:
+    """Whether date ``b`` is date ``a`` moved by ``years`` years (2025-01-01 → 2026-01-01)."""
+    return (isinstance(a, str) and isinstance(b, str) and a[:4].isdigit() and len(a) == len(b)
+            and f"{int(a[:4]) + years:04d}{a[4:]}" == b)
+
+
+def _diff_fields(old: Form, new: Form, years: int | None = None) -> tuple[list[FieldChange], list[AmountChange]]:
+    """``years``: across years, the years between the two (the year itself and dates moved by
+    exactly that are what a new year is, not changes)."""
     fields, amounts = [], []
     money = {f.key for spec in (old.spec, new.spec) for f in amount_fields(spec)}
     for f, spec in _fields_of(old, new):
         a, b = get_path(old.data, f.path), get_path(new.data, f.path)
         change = _change(a, b)
         if change is None:
+            continue
+        if years is not None and (f.role == "year" or (f.type == "date" and _shifted(a, b, years))):
             continue
         if f.key in money:
             amounts.append(AmountChange(f.key, f.name, change, a, b, f.type, unit=spec.money_unit))
@@ -449,7 +460,7 @@ def diff_table(table: Table, old_rows: list[dict], new_rows: list[dict]) -> tupl
     pairing ``{("old", i) | ("new", j): pair id}`` the findings are matched through."""
     keys = _key_columns(table)
     pairs = match_rows(old_rows, new_rows, keys)
-    out = TableDiff(table.key, table.label)
+    out = TableDiff(table.key, table.label, keys=tuple(keys))
     ids: dict[tuple, object] = {}
     for n, (i, j) in enumerate(pairs):
         if i is not None:
@@ -646,7 +657,7 @@ def diff_forms(old: list[Form], new: list[Form], *, year_over_year: bool | None 
             out.append(d)
             continue
         d = FormDiff(UNCHANGED, a, b)
-        d.fields, d.amounts = _diff_fields(a, b)
+        d.fields, d.amounts = _diff_fields(a, b, _years_between(a, b) if year_over_year else None)
         row_ids: dict[str, dict] = {}
         for t in _tables_of(a, b):
             td, row_ids[t.key] = diff_table(t, _rows(a, t.key), _rows(b, t.key))
@@ -660,6 +671,11 @@ def diff_forms(old: list[Form], new: list[Form], *, year_over_year: bool | None 
             d.years = _year_over_year(a, b, d)
         out.append(d)
     return out
+
+
+def _years_between(a: Form, b: Form) -> int | None:
+    x, y = a.spec.value(a.data, "year"), b.spec.value(b.data, "year")
+    return y - x if isinstance(x, int) and isinstance(y, int) else None
 
 
 def _is_year_over_year(old: list[Form], new: list[Form]) -> bool:
@@ -845,7 +861,8 @@ def format_diff(result: DiffResult) -> str:
             for r in t.rows:
                 cols = "；".join(f"{name} {show_change(o, n, limit=24)}" if r.change == CHANGED
                                 else f"{name} {show(o if r.change == REMOVED else n, limit=24)}"
-                                for _, name, o, n in r.columns)
+                                for key, name, o, n in r.columns
+                                if r.change == CHANGED or key not in t.keys)   # the names are the label
                 lines.append(f"      {marks[r.change]} {r.label}：{cols}" if cols else f"      {marks[r.change]} {r.label}")
         if d.findings is not None:
             lines.append(f"    审核：{d.findings.sentence()}")
