@@ -479,3 +479,19 @@ def test_findings_of_another_profile_are_noticed(flagged, tmp_path):
     assert got.returncode == 0
     assert "是按审核规则 shanghai 审核的，本次按 national" in got.stderr
     assert "是按审核规则" not in run("diff", old, new, "--findings", saved, "--profile", "shanghai").stderr
+
+
+def test_a_published_text_against_its_workbooks():
+    """The seed texts and the samples imported from them hold the same forms: nothing changed and
+    every finding is still there — on a text a line holds a whole row (or several fields), and a
+    汇总 text holds several forms on one sheet, so findings are placed by their cells' forms and,
+    where a line names no single input, matched by rule and message."""
+    source = ROOT / "samples" / "source"
+    one = diff_json(diff_paths(source / "003_jiangchuan_2026.txt", JIANGCHUAN / "原表"))
+    assert [d["status"] for d in one["forms"]] == ["unchanged"]
+    # 原表: 6 errors + 26 warnings + 6 infos, on the text as in the workbook
+    assert one["summary"]["findings"] == {"before": 38, "after": 38, "fixed": 0, "new": 0, "remaining": 38}
+    three = diff_json(diff_paths(source / "000_jiuliting_2026.txt", ROOT / "samples" / "jiuliting-2026"))
+    assert [d["status"] for d in three["forms"]] == ["unchanged"] * 3
+    f = three["summary"]["findings"]
+    assert (f["fixed"], f["new"]) == (0, 0) and f["before"] == f["after"] > 0

@@ -529,40 +529,60 @@ def match_forms(old: list[Form], new: list[Form], year_over_year: bool) -> list[
 # Findings: what each one concerns
 
 
-def _subjects(form: Form, findings: list[Finding], row_ids: dict[str, dict], side: str) -> list[tuple]:
-    """The identity of each finding on ``form``: its rule and the field, or the table row (its
-    pair id from the row matching) and column its cell belongs to; a cell of no input (or no
-    cell): the rule and the message."""
-    where: dict[str, tuple] = {}
+def _subjects(form: Form, findings: list[Finding], row_ids: dict[str, dict], side: str) -> list[tuple | None]:
+    """What each finding on ``form`` concerns, with its rule: the field, or the table row (its
+    pair id from the row matching, so a row that moved is the same row) its cell belongs to.
+    None where the cell names no single input: no cell, a cell of no input, or a cell naming
+    several (a line of a text or PDF holds a whole row, or several fields)."""
+    where: dict[str, set] = defaultdict(set)
     for path, ref in form.cells.items():
-        where.setdefault(ref, path)
-    out = []
+        where[ref].add(path[:2] if len(path) == 3 and isinstance(path[1], int) else tuple(path))
+    out: list[tuple | None] = []
     for f in findings:
-        path = where.get(f.cell) if f.cell else None
-        if path is None:
-            out.append((f.rule, "message", f.message))
-        elif len(path) == 3 and isinstance(path[1], int):   # (table, row index, column)
-            table, i, col = path
-            pair = row_ids.get(table, {}).get((side, i), (side, i))
-            out.append((f.rule, "row", table, pair, col))
+        paths = where.get(f.cell) if f.cell else None
+        if not paths or len(paths) > 1:
+            out.append(None)
+            continue
+        [path] = paths
+        if len(path) == 2 and isinstance(path[1], int):   # (table, row index)
+            table, i = path
+            out.append((f.rule, "row", table, row_ids.get(table, {}).get((side, i), (side, i))))
         else:
-            out.append((f.rule, "field", tuple(path)))
+            out.append((f.rule, "field", path))
     return out
 
 
 def compare_findings(old: Form | None, new: Form | None, old_findings: list[Finding], new_findings: list[Finding],
                      row_ids: dict[str, dict]) -> FindingsDiff:
-    """Each earlier finding fixed or still there, each current one new or still there."""
+    """Each earlier finding fixed or still there, each current one new or still there: the same
+    rule on the same field or row (several on one row pair in their order); then a finding
+    whose place names no single input on either side by its rule and message."""
     a = _subjects(old, old_findings, row_ids, "old") if old is not None else []
     b = _subjects(new, new_findings, row_ids, "new") if new is not None else []
-    waiting: dict[tuple, list[Finding]] = defaultdict(list)
-    for s, f in zip(a, old_findings):
-        waiting[s].append(f)
-    items = []
-    for s, f in zip(b, new_findings):
-        got = waiting.get(s)
-        items.append(FindingChange(REMAINING, got.pop(0), f) if got else FindingChange(NEW, None, f))
-    items += [FindingChange(FIXED, f, None) for fs in waiting.values() for f in fs]
+    pair: dict[int, int] = {}           # new index → old index
+    waiting: dict[tuple, list[int]] = defaultdict(list)
+    for i, s in enumerate(a):
+        if s is not None:
+            waiting[s].append(i)
+    for j, s in enumerate(b):
+        if s is not None and waiting.get(s):
+            pair[j] = waiting[s].pop(0)
+    taken = set(pair.values())
+    by_text: dict[tuple, list[int]] = defaultdict(list)
+    for i, f in enumerate(old_findings):
+        if i not in taken:
+            by_text[(f.rule, f.message)].append(i)
+    for j, f in enumerate(new_findings):
+        if j in pair:
+            continue
+        got = next((i for i in by_text.get((f.rule, f.message), []) if a[i] is None or b[j] is None), None)
+        if got is not None:
+            by_text[(f.rule, f.message)].remove(got)
+            pair[j] = got
+    taken = set(pair.values())
+    items = [FindingChange(REMAINING, old_findings[pair[j]], f) if j in pair else FindingChange(NEW, None, f)
+             for j, f in enumerate(new_findings)]
+    items += [FindingChange(FIXED, f, None) for i, f in enumerate(old_findings) if i not in taken]
     order = {FIXED: 0, NEW: 1, REMAINING: 2}
     items.sort(key=lambda c: order[c.status])
     return FindingsDiff(items)
@@ -604,12 +624,13 @@ def load_findings(path: str | Path) -> list[Finding]:
 def _assign(findings: list[Finding], forms: list[Form]) -> tuple[dict[int, list[Finding]], int]:
     """Findings by the form they are on (id of the form): the same file and sheet, else the same
     file name and sheet (the folder was moved or renamed), else — one file on each side — that
-    file. A finding of a whole file goes to the file's first form. Also the count not placed."""
-    by_place: dict[tuple, Form] = {}
+    file. Several forms on one sheet (a text or PDF 汇总表): the one holding the finding's cell.
+    A finding of a whole file goes to the file's first form. Also the count not placed."""
+    by_place: dict[tuple, list[Form]] = defaultdict(list)
     by_name: dict[tuple, list[Form]] = defaultdict(list)
     first_of: dict[str, Form] = {}
     for f in forms:
-        by_place.setdefault((f.file, f.sheet), f)
+        by_place[(f.file, f.sheet)].append(f)
         by_name[(Path(f.file).name, f.sheet)].append(f)
         first_of.setdefault(f.file, f)
     files = {f.file for f in findings}
@@ -625,7 +646,8 @@ def _assign(findings: list[Finding], forms: list[Form]) -> tuple[dict[int, list[
         if file is None:
             lost += 1
             continue
-        form = by_place.get((file, x.sheet)) if x.sheet else None
+        here = by_place.get((file, x.sheet), []) if x.sheet else []
+        form = next((f for f in here if x.cell in f.cells.values()), here[0]) if here else None
         form = form or (first_of[file] if not x.sheet or sum(1 for f in forms if f.file == file) == 1 else None)
         if form is None:
             lost += 1
