@@ -166,6 +166,15 @@ def test_rows_are_matched_by_names_in_stages():
     assert match_rows([{"v": 1}], [{"v": 2}, {"v": 3}], []) == [(0, 0), (None, 1)]
 
 
+def test_the_amount_compared_across_years():
+    from xltools.diff import headline_amount
+
+    assert [headline_amount(load_spec(k, v)).key for k, v in (
+        ("project-target", None), ("project-target", "2023"), ("project-selfeval", None), ("unit-target", None))] == [
+        "年度资金.年度资金申请总额", "年度资金.年度资金申请总额", "项目资金.年度资金总额.全年执行数",
+        "预算情况.部门整体预算总额"]
+
+
 def test_a_selfeval_score_changed(tmp_path):
     spec = load_spec("project-selfeval")
     src = ZHONGSHAN / "01_党群综合服务.xlsx"
@@ -386,6 +395,7 @@ def test_the_report_workbook(flagged, years, tmp_path):
     assert (rows["新办项目"]["状态"], rows["停办项目"]["状态"]) == ("本年新增", "本年未报")
 
 
+@pytest.mark.slow
 def test_the_command(flagged, tmp_path):
     old, new = flagged
     report = tmp_path / "变更.xlsx"
@@ -471,6 +481,7 @@ def test_a_unit_form_amounts_counts_and_its_task_table(tmp_path):
     assert [(c["key"], c["new"]) for c in row["columns"]] == [("主要内容", "完成全年国民体质监测。")]
 
 
+@pytest.mark.slow
 def test_findings_of_another_profile_are_noticed(flagged, tmp_path):
     old, new = flagged
     saved = tmp_path / "上次审核.json"
