@@ -844,8 +844,10 @@ def _amount_text(c: AmountChange) -> str:
     return f"{show(c.old, 'money')} → {show(c.new, 'money')}" + (f"（{extra}）" if extra else "")
 
 
-def _where(form: Form) -> str:
-    return f"{form.file}!{form.sheet}" if form.sheet else form.file
+def _where(form: Form, short: bool = False) -> str:
+    """Where a form is: file!sheet (``short``: the file's name only, for the report's narrow column)."""
+    file = Path(form.file).name if short else form.file
+    return f"{file}!{form.sheet}" if form.sheet else file
 
 
 def format_diff(result: DiffResult) -> str:
@@ -855,8 +857,9 @@ def format_diff(result: DiffResult) -> str:
                      f"（按表单类型和{'、'.join(_identity_words(result))}对应，不看年度）")
     marks = {CHANGED: "~", ADDED: "+", REMOVED: "-", UNCHANGED: "="}
     for d in result.forms:
-        if d.status == UNCHANGED and not (d.findings and (d.findings.count(FIXED) or d.findings.count(NEW))):
-            continue
+        if d.status == UNCHANGED and d.years is None and not (
+                d.findings and (d.findings.count(FIXED) or d.findings.count(NEW))):
+            continue   # across years every project is listed: its 与上年比对 is the point
         if d.status in (ADDED, REMOVED):
             word = "本年新增" if result.year_over_year and d.status == ADDED else (
                 "本年未报" if result.year_over_year else CHANGE_WORDS[d.status])
@@ -948,19 +951,19 @@ def report_rows(result: DiffResult) -> dict[str, tuple[list[str], list[list]]]:
         head = _head(d)
         if d.status in (ADDED, REMOVED):
             rows.append(head + [CHANGE_WORDS[d.status] + "表单", "", "", "", None, None, None, None,
-                                _where(d.form)])
+                                _where(d.form, True)])
             continue
         for c in d.fields:
             rows.append(head + [CHANGE_WORDS[c.change], "字段", c.label, "", _cell_value(c.old), _cell_value(c.new),
-                                None, None, _where(d.new)])
+                                None, None, _where(d.new, True)])
         for c in d.amounts:
             rows.append(head + [CHANGE_WORDS[c.change], f"金额（{c.unit}）", c.label, "", c.old, c.new,
-                                c.difference, c.percent, _where(d.new)])
+                                c.difference, c.percent, _where(d.new, True)])
         for t in d.tables:
             for r in t.rows:
                 for _, name, o, n in r.columns:
                     rows.append(head + [CHANGE_WORDS[r.change], t.label, r.label, name, _cell_value(o),
-                                        _cell_value(n), _difference(o, n), None, _where(d.new)])
+                                        _cell_value(n), _difference(o, n), None, _where(d.new, True)])
     if rows or not result.year_over_year:
         sheets[CHANGES_SHEET] = (_HEAD + ["变化", "部分", "项目", "栏目", "原值", "新值", "增减", "增减(%)", "位置"], rows)
     if result.findings_from is not None:
@@ -993,8 +996,8 @@ def report_rows(result: DiffResult) -> dict[str, tuple[list[str], list[list]]]:
     return sheets
 
 
-_WIDTHS = {"表单": 22, "单位": 30, "名称": 26, "说明": 60, "原值": 30, "新值": 30, "项目": 30, "位置": 40,
-           "减少的指标": 40, "新增的指标": 40, "规则": 22}
+_WIDTHS = {"表单": 20, "单位": 24, "名称": 18, "年度": 6, "变化": 6, "状态": 8, "级别": 6, "说明": 60, "原值": 28,
+           "新值": 28, "项目": 28, "位置": 24, "减少的指标": 36, "新增的指标": 36, "规则": 20}
 _NUMERIC = {"增减", "增减(%)", "上年金额", "本年金额"}
 
 
