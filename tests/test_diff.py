@@ -317,6 +317,9 @@ def years(tmp_path):
     y26.mkdir()
     write_filled(y25 / "党群.xlsx", _year(2025, 项目名称="党群服务"))
     write_filled(y25 / "停办.xlsx", _year(2025, 项目名称="停办项目"))
+    same = valid_form()["绩效指标"]   # the same indicators both years
+    write_filled(y25 / "常规.xlsx", _year(2025, 项目名称="常规项目", 绩效指标=same))
+    write_filled(y26 / "常规.xlsx", _year(2026, 项目名称="常规项目", 绩效指标=same))
     rows = [r for r in _year(2026)["绩效指标"] if r["三级指标"] != "服务能力"]
     rows.append({"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "居民参与率", "指标值": "≥60.00(%)"})
     write_filled(y26 / "党群.xlsx", _year(2026, 项目名称="党群服务", 绩效指标=rows, 计划完成日期="2026-06-30",
@@ -335,7 +338,7 @@ def test_year_over_year(years):
     assert out["years"] == {"old": [2025], "new": [2026]}
     by_name = {d["identity"]["项目名称"]: d for d in out["forms"]}
     assert {k: d["status"] for k, d in by_name.items()} == {"党群服务": "changed", "新办项目": "added",
-                                                           "停办项目": "removed"}
+                                                           "停办项目": "removed", "常规项目": "unchanged"}
     y = by_name["党群服务"]["year_over_year"]
     # 年度资金申请总额 100,000.00 → 130,000.00: +30%
     assert y["amount"] == {"key": "年度资金.年度资金申请总额", "label": "年度资金申请总额", "unit": "元",
@@ -354,7 +357,11 @@ def test_year_over_year(years):
     assert "+ 本年新增：项目支出绩效目标申报表「新办项目」" in text
     assert "      + 效益指标/社会效益指标/居民参与率：指标值 ≥60.00(%)" in text   # its names are its label
     assert "- 本年未报：项目支出绩效目标申报表「停办项目」" in text
-    assert text.splitlines()[-1] == "比较 1 份表单：修改 1，未变 0；本年新增 1，本年未报 1。"
+    # 常规项目: the same but for the year: unchanged, and still listed with its 与上年比对
+    assert by_name["常规项目"]["year_over_year"]["amount"]["percent"] == 0.0
+    assert "= 项目支出绩效目标申报表「常规项目」（上海市松江区九里亭街道社区党群服务中心，2025 → 2026）" in text
+    assert "    上年比：年度资金申请总额 100,000.00 → 100,000.00（+0.00，+0.00%）" in text
+    assert text.splitlines()[-1] == "比较 2 份表单：修改 1，未变 1；本年新增 1，本年未报 1。"
 
 
 # --- the 变更.xlsx report and the command line -------------------------------------------------------------
