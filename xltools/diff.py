@@ -898,11 +898,12 @@ def format_diff(result: DiffResult) -> str:
 
 
 def _identity_words(result: DiffResult) -> list[str]:
-    d = next(iter(result.forms), None)
-    if d is None:
-        return []
-    year = d.spec.role("year")
-    return [d.spec.field(k).name for k in d.spec.identity if year is None or k != year.key]
+    """The names of the identity fields (the year left out) of every kind compared, once each."""
+    words: dict[str, None] = {}
+    for spec in {d.spec.kind: d.spec for d in result.forms}.values():
+        year = spec.role("year")
+        words.update((spec.field(k).name, None) for k in spec.identity if year is None or k != year.key)
+    return list(words)
 
 
 def summary_line(result: DiffResult) -> str:
