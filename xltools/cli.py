@@ -328,6 +328,10 @@ def validate(
         "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     profile: Profile = None,
+    report_xlsx: Annotated[Path | None, typer.Option(
+        "--report", metavar="审核报告.xlsx",
+        help="同时写出 Excel 审核报告：汇总（每份表一行：状态、审核结论、错误/警告/提示条数）、明细（每条问题）、规则统计")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
     """审核填好的表单：列出全部错误、警告和提示（含单元格位置和修改方法），并给出每份表的审核结论。
@@ -336,17 +340,33 @@ def validate(
     审核结果写到标准输出，可保存：xltools validate 收回/ > 审核结果.txt
     自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
     上海的审核规则：xltools validate 收回/ --profile shanghai
+    审核报告（Excel）：xltools validate 收回/ --report 审核报告.xlsx
     """
     from .validate import validate_paths
 
+    if report_xlsx is not None:   # checked before anything is read: nothing replaced without --force
+        from .audit import check_report_target
+
+        check_report_target(report_xlsx, paths, force=force)
     report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
     if format is ReportFormat.json:
         _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
     else:
-        _out(format_report(report, quiet=quiet) + "\n")
+        _out(_coloured(format_report(report, quiet=quiet)) + "\n")
+    if report_xlsx is not None:
+        from .audit import write_audit_report
+
+        _err(f"已写出审核报告 {write_audit_report(report, report_xlsx)}")
     if format is ReportFormat.json or quiet or not sys.stdout.isatty():
         _err(summary_line(report))   # the report went to a file or a program: the person still sees this
     raise typer.Exit(report.exit_code)
+
+
+def _coloured(text: str) -> str:
+    """The text report with its severities coloured, on a terminal only (xltools.termcolour)."""
+    from .termcolour import enabled, paint_report
+
+    return paint_report(text) if enabled(sys.stdout) else text
 
 
 # Marks every Chinese code page (GBK, GB18030, Big5) has: a report printed on a Chinese Windows
