@@ -498,6 +498,64 @@ def merge(
     raise typer.Exit(result.exit_code)
 
 
+STATUS_EPILOG = "示例：xltools status 收回/ --expected 单位清单.csv --report 报送台账.xlsx"
+
+
+@app.command(epilog=STATUS_EPILOG)
+def status(
+    paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="收回的 .xlsx 文件或文件夹（含子文件夹）")],
+    expected: Annotated[Path, typer.Option(
+        "--expected", metavar="单位清单.csv",
+        help="应报送的单位清单，即 template --batch 用的 CSV（如 实施单位,主管部门[,项目名称]；UTF-8 或 GBK）")],
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="表单类型", help="按哪一种表核对（默认：收到的表只有一种类型时即为该类型）；" + KIND_HELP)] = None,
+    report_xlsx: Annotated[Path | None, typer.Option(
+        "--report", metavar="台账.xlsx", help="同时把报送台账写成 Excel（打印设置同审核报告）")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度；表中只列需要催报或退回的行")] = False,
+    profile: Profile = None,
+    schemas: Schemas = None,
+) -> None:
+    """报送台账（催报清单）：按单位清单核对谁已报送、审核是否通过、谁还没报。
+
+    \b
+    每个应报的单位（或项目）一行：未报送、已报送·通过、已报送·有警告、已报送·退回、重复报送；
+    清单以外收到的表列为“不在清单”。单位名称比较时忽略空格、全角/半角和“(汇总)”等写法差异。
+    退出码：0 全部报送且没有退回；1 有未报送、退回或重复报送；2 单位清单有误或有文件无法读取。
+    """
+    from .status import DUPLICATE, MISSING, RETURNED, UNREADABLE, plain_table, rich_table, status_paths
+
+    kind = _kind(kind) if kind is not None else None
+    if report_xlsx is not None:
+        from .audit import check_report_target
+
+        check_report_target(report_xlsx, [*paths, expected], force=force)
+    result = status_paths(paths, expected, kind=kind, profile=_profile(profile), progress=_progress(quiet))
+    for notice in result.notices:
+        _err(notice)
+    if result.other_kinds:
+        names = "、".join(dict.fromkeys(n for _, n in result.other_kinds))
+        _err(f"另有 {len(result.other_kinds):,} 份{names}不是{result.spec.name}，未按本清单核对。")
+    from dataclasses import replace
+
+    from .termcolour import enabled
+
+    shown = replace(result, entries=[e for e in result.entries if e.status in (MISSING, RETURNED, DUPLICATE, UNREADABLE)]
+                    ) if quiet else result
+    if enabled(sys.stdout):
+        from rich.console import Console
+
+        Console(file=sys.stdout, highlight=False).print(rich_table(shown))
+    else:
+        _out(plain_table(shown) + "\n")
+    if report_xlsx is not None:
+        from .status import write_status_report
+
+        _err(f"已写出报送台账 {write_status_report(result, report_xlsx)}")
+    _err(result.closing_line() + "。")
+    raise typer.Exit(result.exit_code)
+
+
 @app.command("import", epilog="示例：xltools import 公开的申报表.txt 汇总表.pdf -o 导入/")
 def import_(
     files: Annotated[list[Path], typer.Argument(
