@@ -34,6 +34,7 @@ ACCEPTED = "已说明"
 STATUS_SEVERITY = {RETURNED: ERROR, UNREADABLE: ERROR, WARNED: WARNING}
 
 FONT = 10.0
+CELL_FONT, TITLE_FONT = "宋体", "黑体"   # as the 汇总表 (xltools.merge)
 MARGIN = 0.4           # inches, left and right
 TOP, BOTTOM = 0.6, 0.6
 MAX_TEXT = 32767       # Excel's longest cell text
@@ -246,9 +247,9 @@ def _widths(table: Table) -> list[float]:
 
 
 def _formats(wb) -> dict:
-    base = {"font_size": FONT, "valign": "top", "border": 1}
-    fmt = {"title": wb.add_format({"bold": True, "font_size": 14}),
-           "note": wb.add_format({"font_size": FONT, "text_wrap": True, "valign": "top"}),
+    base = {"font_name": CELL_FONT, "font_size": FONT, "valign": "top", "border": 1}
+    fmt = {"title": wb.add_format({"font_name": TITLE_FONT, "bold": True, "font_size": 14}),
+           "note": wb.add_format({"font_name": CELL_FONT, "font_size": FONT, "text_wrap": True, "valign": "top"}),
            "header": wb.add_format({**base, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True,
                                     "valign": "vcenter", "align": "center"}),
            "text": wb.add_format({**base, "text_wrap": True}),
@@ -303,9 +304,10 @@ def tables_bytes(tables: list[Table], title: str, note: str) -> bytes:
     """An .xlsx of ``tables``, one sheet each, with ``title`` and ``note`` on top of every sheet."""
     import xlsxwriter
 
+    from .template import WORKBOOK_OPTIONS  # every string a string; Arial 10, as wide in Excel as in LibreOffice
+
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                   "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(buf, dict(WORKBOOK_OPTIONS, in_memory=True))
     wb.set_properties({"title": title, "comments": note})
     fmt = _formats(wb)
     for table in tables:
