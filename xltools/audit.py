@@ -262,13 +262,28 @@ def _formats(wb) -> dict:
 
 
 def _write_table(wb, table: Table, title: str, note: str, fmt: dict) -> None:
-    from .layout import Heights
+    from .layout import CELL_PAD_PX, SAFETY, Heights, text_height, text_pixels
 
     ws = wb.add_worksheet(table.name)
     widths = _widths(table)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     heights = Heights(widths)
+    pixels = [heights.pixels(c, c) for c in range(len(widths))]
+    one_line = text_height("x", 1000.0, FONT)
+    # A text surely on one line (every character as wide as a CJK one) needs no wrapping estimate;
+    # the others are estimated once per (text, column): file names repeat on every row of a file.
+    short = [int((p - CELL_PAD_PX) * SAFETY / text_pixels(2, FONT)) for p in pixels]
+    memo: dict[tuple[str, int], float] = {}
+
+    def need(text: str, c: int) -> float:
+        if len(text) <= short[c] and "\n" not in text:
+            return one_line
+        key = (text, c)
+        if key not in memo:
+            memo[key] = text_height(text, pixels[c], FONT)
+        return memo[key]
+
     n = len(table.columns)
     ws.merge_range(0, 0, 0, n - 1, title, fmt["title"])
     heights.at_least(0, 22)
@@ -287,7 +302,8 @@ def _write_table(wb, table: Table, title: str, note: str, fmt: dict) -> None:
             else:
                 text = "" if value is None else str(value)[:MAX_TEXT]
                 ws.write_string(r, c, text, fmt[("text", sev)] if sev else fmt["text"])
-                heights.text(r, c, r, c, text, FONT)
+                if text:
+                    heights.at_least(r, need(text, c))
     last = head + len(table.rows)
     ws.freeze_panes(head + 1, 0)
     ws.autofilter(head, 0, max(last, head + 1), len(table.columns) - 1)
