@@ -531,7 +531,8 @@ def status(
 
         check_report_target(report_xlsx, [*paths, expected], force=force)
     result = status_paths(paths, expected, kind=kind, profile=_profile(profile), progress=_progress(quiet))
-    for notice in result.notices:
+    skipped = [] if quiet else result.report.skipped
+    for notice in result.notices + [f"已跳过 {f}：{why}" for f, why in skipped]:
         _err(notice)
     if result.other_kinds:
         names = "、".join(dict.fromkeys(n for _, n in result.other_kinds))
