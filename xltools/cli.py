@@ -523,7 +523,8 @@ def status(
     清单以外收到的表列为“不在清单”。单位名称比较时忽略空格、全角/半角和“(汇总)”等写法差异。
     退出码：0 全部报送且没有退回；1 有未报送、退回或重复报送；2 单位清单有误或有文件无法读取。
     """
-    from .status import DUPLICATE, MISSING, RETURNED, UNREADABLE, plain_table, rich_table, status_paths
+    from .status import plain_table, rich_table, status_paths, to_chase
+    from .termcolour import enabled
 
     kind = _kind(kind) if kind is not None else None
     if report_xlsx is not None:
@@ -537,12 +538,7 @@ def status(
     if result.other_kinds:
         names = "、".join(dict.fromkeys(n for _, n in result.other_kinds))
         _err(f"另有 {len(result.other_kinds):,} 份{names}不是{result.spec.name}，未按本清单核对。")
-    from dataclasses import replace
-
-    from .termcolour import enabled
-
-    shown = replace(result, entries=[e for e in result.entries if e.status in (MISSING, RETURNED, DUPLICATE, UNREADABLE)]
-                    ) if quiet else result
+    shown = to_chase(result) if quiet else result
     if enabled(sys.stdout):
         from rich.console import Console
 

@@ -315,6 +315,13 @@ def status_paths(paths, expected: str | Path, *, kind: str | None = None, profil
     return StatusResult(spec, expected, entries, report, others, notices)
 
 
+def to_chase(result: StatusResult) -> StatusResult:
+    """Only the rows someone must act on: not reported, returned, sent twice, unreadable."""
+    from dataclasses import replace
+
+    return replace(result, entries=[e for e in result.entries if e.status in (MISSING, RETURNED, DUPLICATE, UNREADABLE)])
+
+
 # ---------------------------------------------------------------------------------------------
 # Output: the table as rows, as plain text, on a terminal (rich), as a workbook
 
