@@ -248,9 +248,10 @@ def match(spec, roster: list[tuple[int, dict]], report) -> tuple[list[Entry], li
         forms = got.get(id(entry), [])
         if not forms:
             continue
-        groups: dict[str, list] = defaultdict(list)
+        groups: dict[tuple, list] = defaultdict(list)   # one project (name and year) sent more than once
         for f in forms:
-            groups[normal(f.spec.value(f.data, "name") if name_f else "", suffix_re)].append(f)
+            groups[(normal(f.spec.value(f.data, "name") if name_f else "", suffix_re),
+                    f.spec.value(f.data, "year"))].append(f)
         twice = [g for g in groups.values() if len(g) > 1]
         if twice:
             _fill(entry, forms, without_dup, profile)
