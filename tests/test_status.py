@@ -261,3 +261,25 @@ def test_gbk_console(inbox):
     text = proc.stdout.decode("gbk")
     assert "已报送·退回" in text and "重复报送" in text
     assert proc.stderr.decode("gbk").rstrip().endswith(CLOSING)
+
+
+def test_one_unit_several_projects_and_years_are_not_duplicates(tmp_path):
+    box = tmp_path / "收回"
+    box.mkdir()
+    write_filled(box / "a.xlsx", valid_form(实施单位="甲中心", 项目名称="党建经费"))
+    write_filled(box / "b.xlsx", valid_form(实施单位="甲中心", 项目名称="文体经费"))
+    write_filled(box / "c.xlsx", valid_form(实施单位="甲中心", 项目名称="党建经费", 年度=2025,
+                                            计划开始日期="2025-01-01", 计划完成日期="2025-12-31",
+                                            绩效指标=valid_form()["绩效指标"][:4]))
+    roster = tmp_path / "a.csv"
+    roster.write_text("实施单位,主管部门\n甲中心,区政府\n", encoding="utf-8")   # units only: all the unit's forms
+    proc = run("status", box, "--expected", roster)
+    rows = parse_plain(proc.stdout)[1:]
+    # warned, not sent twice: b is near a (project-near-duplicate), c lacks cost and 时效 indicators
+    assert [(r[3], r[8]) for r in rows] == [("已报送·有警告", "收到 3 份")], proc.stdout
+    assert proc.returncode == 0
+    write_filled(box / "d.xlsx", valid_form(实施单位="甲中心", 项目名称="文体经费"))   # now one project twice
+    proc = run("status", box, "--expected", roster)
+    rows = parse_plain(proc.stdout)[1:]
+    assert [(r[3], r[8]) for r in rows] == [("重复报送", "「文体经费」2 份（见文件）")]
+    assert proc.returncode == 1

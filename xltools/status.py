@@ -265,7 +265,7 @@ def match(spec, roster: list[tuple[int, dict]], report) -> tuple[list[Entry], li
             _fill(entry, forms, counts, profile)
             entry.status = entry.verdict
             if len(forms) > 1:
-                entry.note = f"{len(forms)} 个项目"
+                entry.note = f"收到 {len(forms)} 份"
     for form, why in unlisted:
         e = Entry(unit=(form.spec.value(form.data, "unit") or "") if unit_f else "",
                   name=(form.spec.value(form.data, "name") or "") if name_f else "", status=UNLISTED, note=why)
