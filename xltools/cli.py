@@ -347,7 +347,7 @@ def validate(
     if report_xlsx is not None:   # checked before anything is read: nothing replaced without --force
         from .audit import check_report_target
 
-        check_report_target(report_xlsx, paths, force=force)
+        check_report_target(report_xlsx, [*paths, *(against or ())], force=force)
     report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
     if format is ReportFormat.json:
         _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
