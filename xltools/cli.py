@@ -328,6 +328,10 @@ def validate(
         "--against", help="自评表对照的申报表或汇总表：指标增删改、年初预算数不一致均为错误")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     profile: Profile = None,
+    report_xlsx: Annotated[Path | None, typer.Option(
+        "--report", metavar="审核报告.xlsx",
+        help="同时写出 Excel 审核报告：汇总（每份表一行：状态、审核结论、错误/警告/提示条数）、明细（每条问题）、规则统计")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
     """审核填好的表单：列出全部错误、警告和提示（含单元格位置和修改方法），并给出每份表的审核结论。
@@ -336,17 +340,33 @@ def validate(
     审核结果写到标准输出，可保存：xltools validate 收回/ > 审核结果.txt
     自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
     上海的审核规则：xltools validate 收回/ --profile shanghai
+    审核报告（Excel）：xltools validate 收回/ --report 审核报告.xlsx
     """
     from .validate import validate_paths
 
+    if report_xlsx is not None:   # checked before anything is read: nothing replaced without --force
+        from .audit import check_report_target
+
+        check_report_target(report_xlsx, [*paths, *(against or ())], force=force)
     report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
     if format is ReportFormat.json:
         _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
     else:
-        _out(format_report(report, quiet=quiet) + "\n")
+        _out(_coloured(format_report(report, quiet=quiet)) + "\n")
+    if report_xlsx is not None:
+        from .audit import write_audit_report
+
+        _err(f"已写出审核报告 {write_audit_report(report, report_xlsx)}")
     if format is ReportFormat.json or quiet or not sys.stdout.isatty():
         _err(summary_line(report))   # the report went to a file or a program: the person still sees this
     raise typer.Exit(report.exit_code)
+
+
+def _coloured(text: str) -> str:
+    """The text report with its severities coloured, on a terminal only (xltools.termcolour)."""
+    from .termcolour import enabled, paint_report
+
+    return paint_report(text) if enabled(sys.stdout) else text
 
 
 # Marks every Chinese code page (GBK, GB18030, Big5) has: a report printed on a Chinese Windows
@@ -475,6 +495,61 @@ def merge(
     if pdf and result.outputs:
         code = _print_pdfs(result.outputs, force)
         raise typer.Exit(max(result.exit_code, code))
+    raise typer.Exit(result.exit_code)
+
+
+STATUS_EPILOG = "示例：xltools status 收回/ --expected 单位清单.csv --report 报送台账.xlsx"
+
+
+@app.command(epilog=STATUS_EPILOG)
+def status(
+    paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="收回的 .xlsx 文件或文件夹（含子文件夹）")],
+    expected: Annotated[Path, typer.Option(
+        "--expected", metavar="单位清单.csv",
+        help="应报送的单位清单，即 template --batch 用的 CSV（如 实施单位,主管部门[,项目名称]；UTF-8 或 GBK）")],
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="表单类型", help="按哪一种表核对（默认：收到的表只有一种类型时即为该类型）；" + KIND_HELP)] = None,
+    report_xlsx: Annotated[Path | None, typer.Option(
+        "--report", metavar="台账.xlsx", help="同时把报送台账写成 Excel（打印设置同审核报告）")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度；表中只列需要催报或退回的行")] = False,
+    profile: Profile = None,
+    schemas: Schemas = None,
+) -> None:
+    """报送台账（催报清单）：按单位清单核对谁已报送、审核是否通过、谁还没报。
+
+    \b
+    每个应报的单位（或项目）一行：未报送、已报送·通过、已报送·有警告、已报送·退回、重复报送；
+    清单以外收到的表列为“不在清单”。单位名称比较时忽略空格、全角/半角和“(汇总)”等写法差异。
+    退出码：0 全部报送且没有退回；1 有未报送、退回或重复报送；2 单位清单有误或有文件无法读取。
+    """
+    from .status import plain_table, rich_table, status_paths, to_chase
+    from .termcolour import enabled
+
+    kind = _kind(kind) if kind is not None else None
+    if report_xlsx is not None:
+        from .audit import check_report_target
+
+        check_report_target(report_xlsx, [*paths, expected], force=force)
+    result = status_paths(paths, expected, kind=kind, profile=_profile(profile), progress=_progress(quiet))
+    skipped = [] if quiet else result.report.skipped
+    for notice in result.notices + [f"已跳过 {f}：{why}" for f, why in skipped]:
+        _err(notice)
+    if result.other_kinds:
+        names = "、".join(dict.fromkeys(n for _, n in result.other_kinds))
+        _err(f"另有 {len(result.other_kinds):,} 份{names}不是{result.spec.name}，未按本清单核对。")
+    shown = to_chase(result) if quiet else result
+    if enabled(sys.stdout):
+        from rich.console import Console
+
+        Console(file=sys.stdout, highlight=False).print(rich_table(shown))
+    else:
+        _out(plain_table(shown) + "\n")
+    if report_xlsx is not None:
+        from .status import write_status_report
+
+        _err(f"已写出报送台账 {write_status_report(result, report_xlsx)}")
+    _err(result.closing_line() + "。")
     raise typer.Exit(result.exit_code)
 
 
