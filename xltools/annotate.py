@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ def annotate_report(report, paths: Iterable[str | Path], outdir: str | Path, *, 
         if not by_file.get(file):
             result.clean.append(file)
             continue
-        why = "无法读取，不能生成退回文件（原因见审核结果）" if file in unreadable else _kind_of(source[file])
+        why = _kind_of(source[file]) or ("无法读取，不能生成退回文件（原因见审核结果）" if file in unreadable else None)
         if why is None and file in summary_files:
             why = "是汇总表（含多个表单），不生成退回文件；请对各单位报送的原表审核"
         if why is not None:
@@ -221,7 +222,9 @@ def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dic
     config = config or load_config()
     data = precheck(src)   # the very bytes vetted, whatever happens to the file meanwhile
     lost = _extensions(data)
-    wb = openpyxl.load_workbook(io.BytesIO(data))
+    with warnings.catch_warnings():   # "extension is not supported and will be removed": in ``lost``
+        warnings.simplefilter("ignore", UserWarning)
+        wb = openpyxl.load_workbook(io.BytesIO(data))
     if config.sheet in wb.sheetnames:   # a copy annotated before (sent back again unchanged)
         del wb[config.sheet]
     _mark_cells(wb, findings, config)
