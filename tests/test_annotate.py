@@ -346,3 +346,20 @@ def test_cli_annotate_onto_a_file_is_a_usage_error(tmp_path, bad):
     (tmp_path / "退回").write_text("x", "utf-8")
     proc = run("validate", bad, "--annotate", tmp_path / "退回")
     assert proc.returncode == 2 and "不是文件夹" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_reader_skips_the_sheet_the_metadata_names_whatever_it_holds(tmp_path, annotated):
+    """The review sheet is passed over by its name in the copy's metadata, not by luck: even a
+    sheet there holding a whole form (here: a copy of the form sheet) is not read."""
+    from xltools.read import read_workbook
+
+    src, copy, _ = annotated
+    wb = openpyxl.load_workbook(copy)
+    del wb[REVIEW]
+    clone = wb.copy_worksheet(wb[SHEET])
+    clone.title = REVIEW
+    wb.move_sheet(REVIEW, -(len(wb.sheetnames) - 1))
+    odd = tmp_path / "odd.xlsx"
+    wb.save(odd)
+    assert [f.sheet for f in read_workbook(odd).forms] == [SHEET]
+    assert read_json(odd) == read_json(src)
