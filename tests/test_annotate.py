@@ -363,3 +363,14 @@ def test_the_reader_skips_the_sheet_the_metadata_names_whatever_it_holds(tmp_pat
     wb.save(odd)
     assert [f.sheet for f in read_workbook(odd).forms] == [SHEET]
     assert read_json(odd) == read_json(src)
+
+
+def test_the_api_refuses_to_replace_a_copy_or_write_over_an_input(tmp_path, annotated):
+    src, copy, report = annotated
+    before = copy.read_bytes()
+    with pytest.raises(OutputError, match="已存在"):
+        annotate_report(report, [src], copy.parent)
+    with pytest.raises(OutputError, match="不能是输入文件"):
+        annotate_report(report, [src], src.parent, force=True)
+    assert copy.read_bytes() == before
+    assert annotate_report(report, [src], copy.parent, force=True).made == [(str(src), copy)]
