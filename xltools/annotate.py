@@ -350,7 +350,8 @@ def _review_sheet(ws, findings: list[Finding], summaries: list[dict], config: An
     plain = Font(name="Arial", size=10)
     order = sorted(findings, key=lambda f: _RANK.get(f.severity, 3))   # stable: report order within a severity
     rows_text = [(SEVERITY_NAMES.get(f.severity, f.severity), _where(f, config), f.rule, f.message) for f in order]
-    widths = [max([display_width(h) for h in config.headers[:1]] + [display_width(r[0]) for r in rows_text]) + 3,
+    labels = [config.headers[0], config.file, config.profile, config.conclusion]
+    widths = [max([display_width(h) for h in labels] + [display_width(r[0]) for r in rows_text]) + 3,
               min(max([display_width(config.headers[1])] + [display_width(r[1]) for r in rows_text]) + 3, 28),
               min(max([display_width(config.headers[2])] + [display_width(r[2]) for r in rows_text]) + 3, 30)]
     widths.append(max(44, 100 - sum(widths)))
@@ -363,6 +364,7 @@ def _review_sheet(ws, findings: list[Finding], summaries: list[dict], config: An
             c = ws.cell(r, 1, label)
             c.font, c.alignment = bold, wrap
             merge_from = 2
+            heights[r] = max(heights.get(r, DEFAULT_ROW), text_height(label, column_pixels(widths[0]), size))
         c = ws.cell(r, merge_from, text)
         c.font, c.alignment = font, wrap
         if merge_from < 4:
