@@ -221,7 +221,8 @@ def test_protection_validations_formats_names_and_print_setup_survive(annotated)
     meta_a = [(r[0].value, r[1].value) for r in a["_xltools"].iter_rows() if r[0].value]
     meta_b = [(r[0].value, r[1].value) for r in b["_xltools"].iter_rows() if r[0].value]
     assert b["_xltools"].sheet_state == "veryHidden" and b["_lists"].sheet_state == "hidden"
-    assert meta_b == meta_a + [("annotations", REVIEW)]
+    assert meta_b[:-1] == meta_a + [("annotations", REVIEW)] and meta_b[-1][0] == "annotated_cells"
+    assert json.loads(meta_b[-1][1])["申报表!D3"] == ["solid", "rgb:FFFFF2CC", "theme:1", None, None]   # the input yellow
 
 
 def test_an_x14_extension_lost_on_save_is_named(tmp_path, bad):
@@ -374,3 +375,34 @@ def test_the_api_refuses_to_replace_a_copy_or_write_over_an_input(tmp_path, anno
         annotate_report(report, [src], src.parent, force=True)
     assert copy.read_bytes() == before
     assert annotate_report(report, [src], copy.parent, force=True).made == [(str(src), copy)]
+
+
+def test_a_copy_annotated_again_loses_the_old_marks(tmp_path, annotated):
+    """A 退回 copy sent back with problems left: the fixed cell looks as in the template again,
+    the rest are marked anew, one review sheet."""
+    src, copy, _ = annotated
+    before = openpyxl.load_workbook(src)[SHEET]
+    wb = openpyxl.load_workbook(copy)
+    wb[SHEET]["D3"].value = "经常性项目"     # fixed; the rest left as they were
+    back = tmp_path / "发回" / "申报表.xlsx"
+    back.parent.mkdir()
+    wb.save(back)
+    report = validate_paths([back])
+    again = annotate_report(report, [back], tmp_path / "第二次退回").made[0][1]
+    wb2 = openpyxl.load_workbook(again)
+    ws = wb2[SHEET]
+    assert {c.coordinate: c.fill.fgColor.rgb for row in ws.iter_rows() for c in row if c.comment} == {
+        k: fill for k, (fill, _) in EXPECTED.items() if k != "D3"}
+    d3, was = ws["D3"], before["D3"]
+    assert (d3.fill.fill_type, d3.fill.fgColor.rgb, d3.font.color.theme) == (
+        was.fill.fill_type, was.fill.fgColor.rgb, was.font.color.theme)
+    assert wb2.sheetnames.count(REVIEW) == 1 and wb2.sheetnames[0] == REVIEW
+    assert len(review_rows(wb2[REVIEW])) == len(EXPECTED) and "D3" not in str(review_rows(wb2[REVIEW]))
+
+
+def test_a_summary_gets_no_copy(tmp_path):
+    merged = tmp_path / "汇总表.xlsx"
+    assert run("merge", ROOT / "samples" / "jiuliting-2026", "-o", merged).returncode == 0
+    proc = run("validate", merged, "--annotate", tmp_path / "退回")
+    assert "汇总表" in proc.stderr and "不生成退回文件" in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "退回").exists() or not any((tmp_path / "退回").iterdir())

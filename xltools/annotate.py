@@ -21,6 +21,7 @@ formats stored in ``extLst``): a copy whose input held any names them in
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import warnings
@@ -39,6 +40,7 @@ from .specschema import _Model, validate
 
 CONFIG_FILE = "annotate.toml"
 META_KEY = "annotations"   # the metadata row naming the review sheet (xltools/read.py skips it)
+MARKS_KEY = "annotated_cells"   # and the one recording how each marked cell looked before
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
 
@@ -191,8 +193,12 @@ def annotate_report(report, paths: Iterable[str | Path], outdir: str | Path, *, 
     from .fsutil import atomic_write_bytes
 
     for file, src, target in todo:
-        data, lost = annotate_bytes(src, by_file[file], summaries.get(file, []), config=config,
-                                    profile=report.profile, accepted=accepted.get(file, 0), name=Path(file).name)
+        try:
+            data, lost = annotate_bytes(src, by_file[file], summaries.get(file, []), config=config,
+                                        profile=report.profile, accepted=accepted.get(file, 0), name=Path(file).name)
+        except NotAnnotatable as exc:
+            result.notices.append((file, str(exc)))
+            continue
         atomic_write_bytes(target, data)
         result.made.append((file, target))
         if lost:
@@ -209,11 +215,19 @@ def _is_summary(report, file: str) -> bool:
 # One workbook
 
 
+class NotAnnotatable(Exception):
+    """The workbook cannot get a 退回 copy (a 汇总表 made by `xltools merge`); the message says why."""
+
+
 def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dict], *, config: AnnotateFile | None = None,
                    profile=None, accepted: int = 0, name: str | None = None) -> tuple[bytes, str]:
     """The 退回 copy of ``src`` with ``findings`` marked, as xlsx bytes, and what of the input
     openpyxl could not keep ("" when nothing). ``summaries``: the file's entries of
-    :meth:`Report.summaries` (its forms' 审核结论)."""
+    :meth:`Report.summaries` (its forms' 审核结论).
+
+    A workbook annotated before (a 退回 copy sent back with problems left) first loses the old
+    marks: each marked cell gets back the fill, font colour and comment it had (recorded in the
+    metadata), and the old review sheet goes; then the new findings are marked."""
     import openpyxl
 
     from .safety import precheck
@@ -225,24 +239,85 @@ def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dic
     with warnings.catch_warnings():   # "extension is not supported and will be removed": in ``lost``
         warnings.simplefilter("ignore", UserWarning)
         wb = openpyxl.load_workbook(io.BytesIO(data))
-    if config.sheet in wb.sheetnames:   # a copy annotated before (sent back again unchanged)
-        del wb[config.sheet]
-    _mark_cells(wb, findings, config)
-    ws = wb.create_sheet(config.sheet, 0)
+    meta = wb[META_SHEET] if META_SHEET in wb.sheetnames else None
+    rows = {str(meta.cell(r, 1).value): r for r in range(1, meta.max_row + 1) if meta.cell(r, 1).value} if meta else {}
+    if meta is not None and str(meta.cell(rows["role"], 2).value if "role" in rows else "") == "summary":
+        raise NotAnnotatable("是汇总表（由 xltools merge 生成），不生成退回文件；请对各单位报送的原表审核")
+    if META_KEY in rows:   # annotated before: back to the unit's own workbook first
+        old = str(meta.cell(rows[META_KEY], 2).value or "")
+        if old in wb.sheetnames:
+            del wb[old]
+        _restore(wb, meta.cell(rows[MARKS_KEY], 2).value if MARKS_KEY in rows else None)
+    sheet = config.sheet
+    n = 2
+    while sheet in wb.sheetnames:   # a sheet of the unit's own by that name: ours gets another
+        sheet, n = f"{config.sheet[:29]}{n}", n + 1
+    original = _mark_cells(wb, findings, config)
+    ws = wb.create_sheet(sheet, 0)
     _review_sheet(ws, findings, summaries, config, profile, accepted, name or Path(src).name)
     for other in wb.worksheets[1:]:
         other.sheet_view.tabSelected = False
     wb.active = 0
-    if META_SHEET in wb.sheetnames:
-        meta = wb[META_SHEET]
-        row = next((r for r in range(1, meta.max_row + 1) if meta.cell(r, 1).value == META_KEY), None)
-        if row is None:
-            row = meta.max_row + 1 if meta.cell(1, 1).value is not None else 1
-        meta.cell(row, 1, META_KEY)
-        meta.cell(row, 2, config.sheet)
+    if meta is not None:
+        marks = json.dumps(original, ensure_ascii=False, separators=(",", ":"))
+        # a cell holds 32,767 characters: past that the old marks cannot be taken off next time
+        for key, value in ((META_KEY, sheet), (MARKS_KEY, marks if len(marks) < 32_000 else "")):
+            row = rows.get(key) or (max(rows.values(), default=0) + 1)
+            rows[key] = row
+            meta.cell(row, 1, key)
+            meta.cell(row, 2, value)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue(), lost
+
+
+def _colour(c) -> str | None:
+    """An openpyxl Color as short text: ``rgb:FFFFF2CC``, ``theme:1``, ``theme:1:-0.25``, ``indexed:64``."""
+    kind = getattr(c, "type", None)
+    if c is None or kind not in ("rgb", "theme", "indexed"):
+        return None
+    tint = getattr(c, "tint", 0.0) or 0.0
+    return f"{kind}:{getattr(c, kind)}" + (f":{tint}" if tint else "")
+
+
+def _make_colour(text):
+    from openpyxl.styles.colors import Color
+
+    kind, _, rest = str(text or "").partition(":")
+    value, _, tint = rest.partition(":")
+    if kind not in ("rgb", "theme", "indexed") or not value:
+        return None
+    try:
+        return Color(**{kind: value if kind == "rgb" else int(value)}, tint=float(tint or 0))
+    except (TypeError, ValueError):
+        return None
+
+
+def _restore(wb, recorded) -> None:
+    """Put back what the cells marked last time looked like (see :func:`_mark_cells`)."""
+    from copy import copy
+
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    try:
+        marks = json.loads(str(recorded)) if recorded else {}
+    except ValueError:
+        marks = {}
+    if not isinstance(marks, dict):
+        return
+    for where, was in marks.items():
+        sheet, _, ref = str(where).rpartition("!")
+        if sheet not in wb.sheetnames or cell_ref(ref) is None or not isinstance(was, list) or len(was) != 5:
+            continue
+        fill_type, fill, font_colour, text, author = was
+        cell = wb[sheet][ref]
+        fg = _make_colour(fill)
+        cell.fill = PatternFill(fill_type=fill_type, fgColor=fg) if fill_type and fg else PatternFill(fill_type=fill_type)
+        font = copy(cell.font)
+        font.color = _make_colour(font_colour)
+        cell.font = font
+        cell.comment = Comment(str(text), str(author or "")) if text else None
 
 
 def _extensions(data: bytes) -> str:
@@ -285,9 +360,10 @@ def comment_line(f: Finding) -> str:
     return f"[{SEVERITY_NAMES.get(f.severity, f.severity)}] {f.message} ({f.rule})"
 
 
-def _mark_cells(wb, findings: list[Finding], config: AnnotateFile) -> dict[str, list[Finding]]:
+def _mark_cells(wb, findings: list[Finding], config: AnnotateFile) -> dict[str, list]:
     """Fill each finding's cell with its severity's colour (the most severe wins) and put the
-    messages in its comment. Returns "sheet!A1" → the findings marked there."""
+    messages in its comment (a comment the cell had stays below them). Returns, for each cell
+    marked ("sheet!A1"), how it looked before: [fill type, fill colour, font colour, comment, author]."""
     from copy import copy
 
     from openpyxl.comments import Comment
@@ -295,7 +371,6 @@ def _mark_cells(wb, findings: list[Finding], config: AnnotateFile) -> dict[str, 
 
     from .layout import wrap_lines
 
-    marked: dict[str, list[Finding]] = {}
     at: dict[tuple[str, int, int], list[Finding]] = {}
     for f in findings:
         ref = cell_ref(f.cell)
@@ -303,23 +378,25 @@ def _mark_cells(wb, findings: list[Finding], config: AnnotateFile) -> dict[str, 
             continue
         ws = wb[f.sheet]
         at.setdefault((f.sheet, *_top_left(ws, *ref)), []).append(f)
+    original: dict[str, list] = {}
     for (sheet, row, col), fs in at.items():
         fs = sorted(fs, key=lambda f: _RANK.get(f.severity, 3))
         fill, font = SEVERITY_COLOURS.get(fs[0].severity, SEVERITY_COLOURS[INFO])
         cell = wb[sheet].cell(row, col)
+        had = cell.comment.text if cell.comment is not None else None
+        original[f"{sheet}!{cell.coordinate}"] = [cell.fill.fill_type, _colour(cell.fill.fgColor),
+                                                  _colour(cell.font.color), had,
+                                                  cell.comment.author if cell.comment is not None else None]
         cell.fill = PatternFill(fill_type="solid", start_color=_argb(fill), end_color=_argb(fill))
         styled = copy(cell.font)
         styled.color = _argb(font)
         cell.font = styled
-        text = "\n".join(comment_line(f) for f in fs)
-        if cell.comment is not None and cell.comment.text and cell.comment.text not in text:
-            text += "\n\n" + cell.comment.text
+        text = "\n".join(comment_line(f) for f in fs) + (f"\n\n{had}" if had else "")
         width = 320
         lines = sum(wrap_lines(part, width, 9) for part in text.split("\n"))
         cell.comment = Comment(text, config.comment_author or config.title, height=min(24 + lines * 16, 600),
                                width=width)
-        marked[f"{sheet}!{cell.coordinate}"] = fs
-    return marked
+    return original
 
 
 def _argb(colour: str) -> str:
@@ -407,7 +484,8 @@ def _review_sheet(ws, findings: list[Finding], summaries: list[dict], config: An
         sev.alignment = Alignment(horizontal="center", vertical="top")
         if f.sheet and cell_ref(f.cell):
             link = ws.cell(r, 2)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=texts[1])
+            quoted = f.sheet.replace("'", "''")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{quoted}'!{f.cell}", display=texts[1])
             link.font = Font(name="Arial", size=10, color="FF0563C1", underline="single")
         heights[r] = max(text_height(t, column_pixels(w), 10) for t, w in zip(texts, widths))
     if accepted and config.accepted:
