@@ -406,3 +406,26 @@ def test_a_summary_gets_no_copy(tmp_path):
     proc = run("validate", merged, "--annotate", tmp_path / "退回")
     assert "汇总表" in proc.stderr and "不生成退回文件" in proc.stderr and proc.stdout == ""
     assert not (tmp_path / "退回").exists() or not any((tmp_path / "退回").iterdir())
+
+
+def test_a_workbook_not_made_by_xltools_is_annotated_and_read_as_before(tmp_path, bad):
+    """A form typed into another workbook (no metadata: read by its labels) gets the marks, a
+    metadata sheet of its own naming the review sheet, and reads as before; annotated again, the
+    old review sheet and marks go."""
+    wb = openpyxl.load_workbook(bad)
+    for name in ("_xltools", "_lists"):
+        del wb[name]
+    foreign = tmp_path / "别处" / "申报表.xlsx"
+    foreign.parent.mkdir()
+    wb.save(foreign)
+    report = validate_paths([foreign])
+    assert {f.cell for f in report.findings} == set(EXPECTED)
+    copy = annotate_report(report, [foreign], tmp_path / "退回").made[0][1]
+    wb = openpyxl.load_workbook(copy)
+    assert wb.sheetnames == [REVIEW, SHEET, "_xltools"] and wb["_xltools"].sheet_state == "veryHidden"
+    assert {c.coordinate for row in wb[SHEET].iter_rows() for c in row if c.comment} == set(EXPECTED)
+    assert read_json(copy) == read_json(foreign)
+    report2 = validate_paths([copy])
+    assert [(f.cell, f.rule) for f in report2.findings] == [(f.cell, f.rule) for f in report.findings]
+    twice = annotate_report(report2, [copy], tmp_path / "又退回").made[0][1]
+    assert openpyxl.load_workbook(twice).sheetnames == [REVIEW, SHEET, "_xltools"]

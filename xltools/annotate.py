@@ -248,6 +248,10 @@ def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dic
         if old in wb.sheetnames:
             del wb[old]
         _restore(wb, meta.cell(rows[MARKS_KEY], 2).value if MARKS_KEY in rows else None)
+    if meta is None:   # a workbook not made by xltools: a metadata sheet of its own says what we added
+        meta = wb.create_sheet(META_SHEET)
+        meta.sheet_state = "veryHidden"
+        meta.protection.sheet = True
     sheet = config.sheet
     n = 2
     while sheet in wb.sheetnames:   # a sheet of the unit's own by that name: ours gets another
@@ -258,14 +262,13 @@ def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dic
     for other in wb.worksheets[1:]:
         other.sheet_view.tabSelected = False
     wb.active = 0
-    if meta is not None:
-        marks = json.dumps(original, ensure_ascii=False, separators=(",", ":"))
-        # a cell holds 32,767 characters: past that the old marks cannot be taken off next time
-        for key, value in ((META_KEY, sheet), (MARKS_KEY, marks if len(marks) < 32_000 else "")):
-            row = rows.get(key) or (max(rows.values(), default=0) + 1)
-            rows[key] = row
-            meta.cell(row, 1, key)
-            meta.cell(row, 2, value)
+    marks = json.dumps(original, ensure_ascii=False, separators=(",", ":"))
+    # a cell holds 32,767 characters: past that the old marks cannot be taken off next time
+    for key, value in ((META_KEY, sheet), (MARKS_KEY, marks if len(marks) < 32_000 else "")):
+        row = rows.get(key) or (max(rows.values(), default=0) + 1)
+        rows[key] = row
+        meta.cell(row, 1, key)
+        meta.cell(row, 2, value)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue(), lost
