@@ -26,6 +26,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,7 +35,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, UnreadableFile, UsageError
 from .rules import ERROR, INFO, SEVERITIES, SEVERITY_COLOURS, SEVERITY_NAMES, WARNING, Finding
 from .specschema import _Model, validate
 
@@ -167,7 +168,7 @@ def annotate_report(report, paths: Iterable[str | Path], outdir: str | Path, *, 
     summaries: dict[str, list[dict]] = {}
     for s in report.summaries():
         summaries.setdefault(s["file"], []).append(s)
-    summary_files = {form.file for form in report.forms if _is_summary(report, form.file)}
+    forms_in = Counter(form.file for form in report.forms)   # several: a 汇总表 given by name
 
     result = AnnotateResult()
     todo: list[tuple[str, Path, Path]] = []
@@ -178,14 +179,14 @@ def annotate_report(report, paths: Iterable[str | Path], outdir: str | Path, *, 
             result.clean.append(file)
             continue
         why = _kind_of(source[file]) or ("无法读取，不能生成退回文件（原因见审核结果）" if file in unreadable else None)
-        if why is None and file in summary_files:
+        if why is None and forms_in[file] > 1:
             why = "是汇总表（含多个表单），不生成退回文件；请对各单位报送的原表审核"
         if why is not None:
             result.notices.append((file, why))
             continue
         todo.append((file, source[file], targets[file]))
     wanted = [t for _, _, t in todo]
-    dupes = sorted({str(t) for t in wanted if wanted.count(t) > 1})
+    dupes = sorted(str(t) for t, n in Counter(wanted).items() if n > 1)
     if dupes:
         raise UsageError(f"多个输入文件会写到同一个退回文件：{'、'.join(dupes)}。请分别运行，或给出它们所在的文件夹。")
     check_targets(wanted, [p for _, p in items], force=force)
@@ -204,11 +205,6 @@ def annotate_report(report, paths: Iterable[str | Path], outdir: str | Path, *, 
         if lost:
             result.lost.append((target, lost))
     return result
-
-
-def _is_summary(report, file: str) -> bool:
-    """Whether ``file`` holds several forms (a 汇总表 given by name; in a folder it is skipped)."""
-    return sum(1 for form in report.forms if form.file == file) > 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,11 +230,20 @@ def annotate_bytes(src: str | Path, findings: list[Finding], summaries: list[dic
     from .spec import META_SHEET
 
     config = config or load_config()
-    data = precheck(src)   # the very bytes vetted, whatever happens to the file meanwhile
+    try:
+        data = precheck(src)   # the very bytes vetted, whatever happens to the file meanwhile
+    except UnreadableFile as exc:
+        raise NotAnnotatable(f"无法读取，不能生成退回文件（{exc.message}）") from exc
     lost = _extensions(data)
-    with warnings.catch_warnings():   # "extension is not supported and will be removed": in ``lost``
-        warnings.simplefilter("ignore", UserWarning)
-        wb = openpyxl.load_workbook(io.BytesIO(data))
+    try:
+        with warnings.catch_warnings():   # "extension is not supported and will be removed": in ``lost``
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(io.BytesIO(data))
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:   # read by calamine, yet openpyxl cannot load it
+        raise NotAnnotatable(f"openpyxl 无法打开这个工作簿（{type(exc).__name__}），不能生成退回文件；"
+                             "请把审核结果另行告知单位") from exc
     meta = wb[META_SHEET] if META_SHEET in wb.sheetnames else None
     rows = {str(meta.cell(r, 1).value): r for r in range(1, meta.max_row + 1) if meta.cell(r, 1).value} if meta else {}
     if meta is not None and str(meta.cell(rows["role"], 2).value if "role" in rows else "") == "summary":
