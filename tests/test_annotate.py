@@ -337,6 +337,9 @@ def test_cli_mirrors_sub_folders_and_names_a_pdf(tmp_path, blank):
                                                                   Path("退回/西社区/申报表.xlsx")]
     assert (out / "东社区" / "申报表.xlsx").is_file() and (out / "西社区" / "申报表.xlsx").is_file()
     assert "扫描件.pdf：PDF 无法生成退回文件，请通知单位用下发的 Excel 模板填写后重新报送。" in proc.stderr
+    as_json = run("validate", "收回", "--annotate", "退回", "--force", "--format", "json", cwd=tmp_path)
+    assert {Path(f["file"]).name for f in json.loads(as_json.stdout)["findings"]} == {"申报表.xlsx", "扫描件.pdf"}
+    assert str(Path("退回/东社区/申报表.xlsx")) in as_json.stderr.splitlines()   # the copies: on stderr then
     # two folders given: each mirrored below their common parent
     both = run("validate", "收回/东社区", "收回/西社区/申报表.xlsx", "--annotate", "退回2", cwd=tmp_path)
     assert sorted(Path(p) for p in both.stdout.splitlines()) == [Path("退回2/东社区/申报表.xlsx"),
