@@ -319,6 +319,10 @@ def _profile(value: str | None):
     return load_profile(value)
 
 
+ANNOTATE_HELP = ("为每个有问题的 Excel 表生成退回文件到这个文件夹（文件名同原文件，子文件夹照原样）：问题单元格标色并加批注，"
+                 "第一页“审核意见”列出全部问题和下一步怎么做；原文件不改动。已有的退回文件不替换，除非加 --force")
+
+
 @app.command(epilog="示例：xltools validate 收回/ --format json > 审核结果.json")
 def validate(
     paths: Annotated[list[Path], typer.Argument(metavar="文件或文件夹...", help="要审核的 .xlsx 文件或文件夹（含子文件夹）")],
@@ -331,6 +335,7 @@ def validate(
     report_xlsx: Annotated[Path | None, typer.Option(
         "--report", metavar="审核报告.xlsx",
         help="同时写出 Excel 审核报告：汇总（每份表一行：状态、审核结论、错误/警告/提示条数）、明细（每条问题）、规则统计")] = None,
+    annotate: Annotated[Path | None, typer.Option("--annotate", metavar="文件夹", help=ANNOTATE_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
 ) -> None:
@@ -341,6 +346,7 @@ def validate(
     自评表对照申报表：xltools validate 自评表/ --against 申报汇总表.xlsx
     上海的审核规则：xltools validate 收回/ --profile shanghai
     审核报告（Excel）：xltools validate 收回/ --report 审核报告.xlsx
+    生成退回文件：xltools validate 收回/ --annotate 退回/
     """
     from .validate import validate_paths
 
@@ -348,17 +354,25 @@ def validate(
         from .audit import check_report_target
 
         check_report_target(report_xlsx, [*paths, *(against or ())], force=force)
+    if annotate is not None:
+        from .fsutil import check_out_folder
+
+        check_out_folder(annotate)   # an existing file there: said before anything is read
     report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
     if format is ReportFormat.json:
         _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
+    elif annotate is not None:   # stdout lists the 退回 copies; the report is for the person
+        _err(format_report(report, quiet=quiet))
     else:
         _out(_coloured(format_report(report, quiet=quiet)) + "\n")
     if report_xlsx is not None:
         from .audit import write_audit_report
 
         _err(f"已写出审核报告 {write_audit_report(report, report_xlsx)}")
-    if format is ReportFormat.json or quiet or not sys.stdout.isatty():
+    if format is ReportFormat.json or quiet or not sys.stdout.isatty() or annotate is not None:
         _err(summary_line(report))   # the report went to a file or a program: the person still sees this
+    if annotate is not None:
+        _annotate(report, paths, annotate, force, json_out=format is ReportFormat.json)
     raise typer.Exit(report.exit_code)
 
 
@@ -367,6 +381,27 @@ def _coloured(text: str) -> str:
     from .termcolour import enabled, paint_report
 
     return paint_report(text) if enabled(sys.stdout) else text
+
+
+def _annotate(report, paths: list[Path], outdir: Path, force: bool, json_out: bool) -> None:
+    """validate --annotate: the 退回 copies (listed on stdout, or on stderr after JSON), the
+    inputs that got none and why, and one summary line."""
+    from .annotate import annotate_report
+
+    result = annotate_report(report, paths, outdir, force=force)
+    for file, why in result.notices:
+        _err(f"{file}：{why}。")
+    for copy, what in result.lost:
+        _err(f"注意：{copy} 的原文件含有 openpyxl 无法保留的 Excel {what}，退回文件中已缺少这部分。")
+    listing = "".join(f"{target}\n" for _, target in result.made)
+    if json_out:
+        if listing:
+            _err(listing.rstrip("\n"))
+    else:
+        _out(listing)
+    tail = [f"{len(result.clean):,} 份没有问题，不需退回"] if result.clean else []
+    tail += [f"{len(result.notices):,} 份无法生成（见上）"] if result.notices else []
+    _err(f"已生成 {len(result.made):,} 份退回文件到 {outdir}{os.sep}" + (f"；{'，'.join(tail)}" if tail else "") + "。")
 
 
 # Marks every Chinese code page (GBK, GB18030, Big5) has: a report printed on a Chinese Windows

@@ -295,6 +295,8 @@ def read_workbook(path: str | Path, display: str | None = None) -> ReadResult:
         return _by_labels(loaded, file, None)
     sheets = load_sheets(path)
     meta = _meta(sheets)
+    if meta and meta.get("annotations"):   # a 退回 copy's review sheet (xltools/annotate.py): not a form
+        sheets = [s for s in sheets if s.name != str(meta["annotations"])]
     role = "form"
     located: list[tuple[Sheet, FormSpec, tuple[int, int]]] = []
     if meta and meta.get("kind") is not None:
