@@ -346,3 +346,12 @@ def test_a_bad_csv_stops_before_reading_with_exit_2(forms, tmp_path, content, sa
 def test_a_missing_csv_is_exit_2(forms, tmp_path):
     proc = run("validate", forms, "--accepted", tmp_path / "没有.csv")
     assert proc.returncode == 2 and "找不到已确认警告的清单" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_readme_example():
+    """README: the 九里亭 samples with docs/已确认示例.csv — two accepted, row 4 matches nothing."""
+    proc = run("validate", SAMPLES / "jiuliting-2026", "--accepted", ROOT / "docs" / "已确认示例.csv")
+    assert proc.returncode == 0
+    assert "共 3 个文件、3 个表单；错误 0 条，警告 14 条，提示 8 条，已说明 2 条；0 个文件需要退回修改。" in proc.stdout
+    assert [line for line in proc.stdout.splitlines() if "[已说明]" in line][0].startswith("  [已说明] 申报表!C7  ")
+    assert "已确认示例.csv 第 4 行没有对应的审核结果（党群综合服务，单元格 C7，规则 date-outside-year）。" in proc.stderr
