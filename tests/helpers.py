@@ -61,7 +61,7 @@ def expected(form: dict) -> dict:
     out = {"表单": SPEC.kind}
     flat = compute(SPEC, copy.deepcopy(form))
     for key in SPEC.key_order:
-        if key == "表单":
+        if key == "表单" or (key == "填报说明" and not flat.get(key)):   # an empty 填报说明 is left out
             continue
         out[key] = flat.get(key)
     for key in ("项目资金", "年度资金"):

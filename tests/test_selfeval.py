@@ -60,9 +60,11 @@ def test_blank_template_layout_and_locking():
     assert [ws.cell(r, 2).value for r in range(6, 10)] == ["年度资金总额:", "其中: 当年财政拨款", "上年结转资金", "其他资金"]
     expected = set()
     for f in SELF.inputs:
-        expected |= {a1(r, c) for r, c in f.area.cells()}
+        expected |= {a1(r, c) for r, c in SELF.area(f, 40).cells()}
     expected |= {TABLE.cell(i, c.key) for i in range(40) for c in TABLE.columns}
     assert unlocked(ws) == expected
+    # the form ends with the 填报说明 (issue 15): its label in A55, the input B55:H55, open
+    assert ws["A55"].value == "填报说明（对审核警告的说明，可不填）" and {f"{c}55" for c in "BCDEFGH"} <= expected
     # the part rows: 全年预算数 and 全年执行数 are the first two unlocked cells right of the label
     for r in (7, 8, 9):
         assert [c.coordinate for c in ws[r] if c.has_style and not c.protection.locked][1:3] == [f"D{r}", f"E{r}"]
@@ -94,6 +96,7 @@ def test_from_template_carries_and_locks(tmp_path):
     staff = {"D7", "E7", "D8", "E8", "D9", "E9", "E11", "D2"} - {"D2"}
     staff |= {TABLE.cell(i, k) for i in range(n) for k in ("实际完成值", "分值", "得分", "偏差原因分析及改进措施")}
     staff |= {a1(r, c) for r, c in SELF.field("实际完成情况").area.cells()}
+    staff |= {f"{c}{15 + n}" for c in "BCDEFGH"}   # 填报说明, below 总分 and 评分等级
     assert unlocked(ws) == staff
     assert ws[f"A{13 + n}"].value == "总分"
 

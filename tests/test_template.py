@@ -30,7 +30,7 @@ def ws(wb):
 def input_cells(rows: int = 40) -> set[str]:
     cells = set()
     for f in SPEC.inputs:
-        cells |= {a1(r, c) for r, c in f.area.cells()}
+        cells |= {a1(r, c) for r, c in SPEC.area(f, rows).cells()}
     for i in range(rows):
         cells |= {a1(TABLE.row(i), col) for c in TABLE.columns for col in range(c.col, (c.last or c.col) + 1)}
     return cells
@@ -39,10 +39,10 @@ def input_cells(rows: int = 40) -> set[str]:
 def test_labels_printed_exactly_and_inputs_beside_them(ws):
     assert ws["A1"].value == "财政项目支出绩效目标申报表"
     for f in SPEC.fields:
-        assert ws[f.label_area.ref].value == f.label
+        assert ws[SPEC.label_area(f, 40).ref].value == f.label
     # the input is directly right of its label, or below it for long texts
     for f in SPEC.inputs:
-        la, ia = f.label_area, f.area
+        la, ia = SPEC.label_area(f, 40), SPEC.area(f, 40)
         beside = ia.first_row == la.first_row and ia.first_col == la.last_col + 1
         below = f.type == "longtext" and ia.first_row == la.last_row + 1 and ia.first_col == la.first_col
         assert beside or below or f.key == "年度", f.key
@@ -63,14 +63,14 @@ def test_only_inputs_unlocked(ws):
                 for c in row if c.has_style and not c.protection.locked}
     assert unlocked == input_cells()
     for f in SPEC.totals:
-        assert ws[f.ref].protection.locked
-        assert ws[f.ref].value.startswith("=IF(COUNT(")
+        assert ws[SPEC.area(f, 40).ref].protection.locked
+        assert ws[SPEC.area(f, 40).ref].value.startswith("=IF(COUNT(")
 
 
 def test_input_formats(ws):
     fmt = {"text": "@", "longtext": "@", "choice": "@", "money": "#,##0.00", "date": "yyyy-mm-dd", "year": "0"}
     for f in SPEC.inputs:
-        assert ws[f.ref].number_format == fmt[f.type], f.key
+        assert ws[SPEC.area(f, 40).ref].number_format == fmt[f.type], f.key
     for i in (0, 39):
         for c in TABLE.columns:
             assert ws[TABLE.cell(i, c.key)].number_format == "@"
@@ -112,7 +112,7 @@ def test_required_cells_highlighted(ws):
     ranges = {str(r.sqref) for r in ws.conditional_formatting}
     for f in SPEC.inputs:
         if f.required:
-            assert f.ref in ranges, f.key
+            assert SPEC.area(f, 40).ref in ranges, f.key
 
 
 def test_metadata_very_hidden(wb):
@@ -159,8 +159,8 @@ def test_workbook_xml_structure_lock_in_schema_order():
 
 
 def test_merged_input_areas_fully_unlocked(ws):
-    merged = [f for f in SPEC.inputs if f.area.merged]
+    merged = [f for f in SPEC.inputs if SPEC.area(f, 40).merged]
     assert merged, "the spec has merged inputs (long texts)"
     for f in merged:
-        for r, c in Area.cells(f.area):
+        for r, c in Area.cells(SPEC.area(f, 40)):
             assert not ws.cell(r + 1, c + 1).protection.locked

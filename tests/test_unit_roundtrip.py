@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = load_spec("unit-target")
 SHEET = "单位整体申报表"
 KEY_ORDER = ["表单", "年度", "单位名称", "财政资金拨款方式", "单位职责", "年度履职目标", "年度重点任务",
-             "预算情况", "年末在职人数", "内设机构数", "绩效指标"]
+             "预算情况", "年末在职人数", "内设机构数", "绩效指标", "填报说明"]
 PARSED = ("运算符", "数值", "单位", "定性")
 FUNDING = ["全额", "差额", "自收自支"]
 # The seven pre-printed rows of the 绩效指标 table (一级目标, 二级目标), as the print has them.
@@ -185,6 +185,8 @@ def expected(form: dict) -> dict:
     total = sum(parts) / 100 if parts else None
     out = {"表单": "unit-target"}
     for k in KEY_ORDER[1:]:
+        if k == "填报说明" and not form.get(k):   # an empty 填报说明 is left out
+            continue
         out[k] = copy.deepcopy(form[k])
     out["预算情况"] = {"部门整体预算总额": total, **{k: b[k] for k in BUDGET}}
     out["绩效指标"] = [dict(r, **parse_target(r["指标目标值"]).parts()) for r in form["绩效指标"]]
@@ -261,7 +263,7 @@ def test_read_of_prefilled_template_is_identity(tmp_path, form):
     path.write_bytes(template_bytes(SPEC, form)[0])
     got = read_workbook(path).forms[0].data
     assert got == expected(form)
-    assert same(got, expected(form)) and list(got) == KEY_ORDER
+    assert same(got, expected(form)) and list(got) == [k for k in KEY_ORDER if k != "填报说明"]
 
 
 @SETTINGS
@@ -430,11 +432,14 @@ def test_default_template_has_the_room_the_print_promises(template):
     first_open = DEFAULT.header + 1 + len(PREPRINTED)
     rows = []
     r = first_open
-    while r <= last and open_row(r, "BCDE"):
+    while r <= last and open_row(r, "BCDE") and ws[f"A{r}"].value is None:   # A103: the 填报说明
         rows.append(r)
         r += 1
     assert len(rows) >= 60 and rows[0] == 43
-    assert rows[-1] == last == 102
+    assert rows[-1] == 102
+    # then the 填报说明 (issue 15), the form's last row: label in A, the open input over B:E
+    assert last == 103 and ws["A103"].value == "填报说明（对审核警告的说明，可不填）" and "B103:E103" in merged
+    assert not ws["B103"].protection.locked
 
 
 def test_sheet_protected_and_structure_locked(template):

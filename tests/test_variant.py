@@ -122,7 +122,9 @@ def test_template_prints_the_2023_labels_at_their_cells(wb):
     assert "项目性质" not in values and "年度总体目标" not in values and "项目总目标" not in values
     assert {"B3:D3", f"A{CAPTION_ROW}:F{CAPTION_ROW}", f"B{COMPOSITION_HEADER}:D{COMPOSITION_HEADER}",
             f"B{FIRST_PART}:D{FIRST_PART}", f"E{LAST_PART}:F{LAST_PART}"} <= merged(ws)
-    assert ws[f"A{LAST_PART + 1}"].value is None and f"B{LAST_PART + 1}:D{LAST_PART + 1}" not in merged(ws)
+    # the form ends with the 填报说明 (issue 15) right below the 资金构成: label in A, input over B:F
+    assert ws[f"A{LAST_PART + 1}"].value == "填报说明（对审核警告的说明，可不填）"
+    assert f"B{LAST_PART + 1}:F{LAST_PART + 1}" in merged(ws) and ws.max_row == LAST_PART + 1
 
 
 def test_template_composition_rows_are_typed_inputs(wb):
@@ -205,7 +207,7 @@ def test_read_of_typed_2023_template_is_the_transcription(tmp_path, k):
     form = read_workbook(type_like_person(SEED[k], tmp_path / "f.xlsx")).forms[0]
     assert form.variant == "2023" and form.spec == V2023
     assert without_parts(form.data) == SEED[k]
-    assert list(form.data) == list(BASE.key_order)
+    assert list(form.data) == [k for k in BASE.key_order if k != "填报说明"]   # an empty 填报说明 is left out
     assert form.data["项目性质"] is None and len(form.data["绩效指标"]) == 10
 
 

@@ -338,6 +338,10 @@ def validate(
     annotate: Annotated[Path | None, typer.Option("--annotate", metavar="文件夹", help=ANNOTATE_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
+    accepted: Annotated[Path | None, typer.Option(
+        "--accepted", metavar="已确认.csv",
+        help="已确认的警告清单（CSV，列：文件或项目,单元格,规则,说明；UTF-8 或 GBK）：其中的警告和提示显示为“已说明”，"
+             "不计入条数和审核结论；错误不能确认")] = None,
 ) -> None:
     """审核填好的表单：列出全部错误、警告和提示（含单元格位置和修改方法），并给出每份表的审核结论。
 
@@ -347,9 +351,12 @@ def validate(
     上海的审核规则：xltools validate 收回/ --profile shanghai
     审核报告（Excel）：xltools validate 收回/ --report 审核报告.xlsx
     生成退回文件：xltools validate 收回/ --annotate 退回/
+    单位已说明、审核员认可的警告：xltools validate 收回/ --accepted 已确认.csv
     """
+    from .accepted import load_accepted
     from .validate import validate_paths
 
+    listed = load_accepted(accepted) if accepted is not None else None   # a bad CSV: exit 2 before reading
     if report_xlsx is not None:   # checked before anything is read: nothing replaced without --force
         from .audit import check_report_target
 
@@ -358,7 +365,10 @@ def validate(
         from .fsutil import check_out_folder
 
         check_out_folder(annotate)   # an existing file there: said before anything is read
-    report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
+    report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile),
+                            accepted=listed)
+    for note in listed.notices if listed is not None else ():
+        _err(note)
     if format is ReportFormat.json:
         _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
     elif annotate is not None:   # stdout lists the 退回 copies; the report is for the person
@@ -415,7 +425,8 @@ def report_json(report) -> dict:
     p = report.profile
     return {"profile": {"name": p.name, "title": p.title} if p is not None else None,
             "forms": report.summaries(),
-            "findings": [f.to_dict() for f in report.findings]}
+            "findings": [f.to_dict() for f in report.findings],
+            "accepted": [a.to_dict() for a in getattr(report, "accepted", [])]}   # 已说明: not counted
 
 
 TAGS = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -444,6 +455,10 @@ def format_report(report, quiet: bool = False) -> str:
     by_file: dict[str, list] = {f: [] for f in report.files}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
+    explained: dict[str, list] = {}   # accepted warnings (--accepted): listed as 已说明, never counted
+    for a in [] if quiet else getattr(report, "accepted", []):
+        explained.setdefault(a.finding.file, []).append(a)
+        by_file.setdefault(a.finding.file, [])
     summaries = report.summaries()
     by_file_summary: dict[str, list] = {}
     for s in summaries:
@@ -458,7 +473,7 @@ def format_report(report, quiet: bool = False) -> str:
         ne = sum(1 for f in items if f.severity == "error")
         nw = sum(1 for f in items if f.severity == "warning")
         ni = len(items) - ne - nw
-        hint = f"，提示 {ni} 条" if ni else ""
+        hint = (f"，提示 {ni} 条" if ni else "") + (f"，已说明 {len(explained[file])} 条" if explained.get(file) else "")
         if not ne and not nw:
             lines.append(f"{PASS} {file}：通过{hint}{grade}")
         else:
@@ -467,6 +482,10 @@ def format_report(report, quiet: bool = False) -> str:
         for f in items:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
             lines.append(f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})")
+        for a in explained.get(file, ()):
+            f = a.finding
+            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
+            lines.append(f"  [已说明] {where}  {f.message}  ({f.rule}) — 说明：{a.note or '（未写说明）'}")
     for file, why in [] if quiet else report.skipped:
         lines.append(f"- {file}：已跳过（{why}）")
     if report.ignored and not quiet:
@@ -476,6 +495,7 @@ def format_report(report, quiet: bool = False) -> str:
     extra = "，".join(([f"跳过 {len(report.skipped)} 个"] if report.skipped else [])
                      + ([f"忽略 {len(report.ignored)} 个临时文件"] if report.ignored else []))
     infos = f"，提示 {len(report.infos)} 条" if report.infos else ""
+    infos += f"，已说明 {sum(map(len, explained.values()))} 条" if explained else ""
     lines.append(f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
                  f"警告 {len(report.warnings)} 条{infos}；{bad} 个文件需要退回修改。")
     grades: dict[str, int] = {}

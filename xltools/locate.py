@@ -299,7 +299,7 @@ class _Reader:
         form.computed = {f.key: get_path(flat, f.path) for f in spec.totals}
         for key, value in spec.empty().items():
             flat.setdefault(key, value)
-        form.data = {k: flat.get(k) for k in spec.key_order}
+        form.data = spec.shown(flat)
         del self._column_value
         return form, self.findings
 

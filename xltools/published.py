@@ -111,7 +111,9 @@ class _Form:
         self.placed = {t.key: spec.placed(t, self.n.get(t.anchor)) for t in spec.tables}
         self.pieces: dict[str, list[str]] = {}
         self.extra: dict[int, int] = {}   # form row -> rows added below it for a split text
-        for f in spec.fields:
+        # The unit's note to the reviewer (role "remark", 填报说明) is internal: not published.
+        self.fields = [f for f in spec.fields if f.role != "remark"]
+        for f in self.fields:
             value = get_path(self.values, f.path)
             if f.type == "longtext" and isinstance(value, str) and value:
                 area = self.area_of(f)
@@ -153,7 +155,7 @@ class _Form:
             self.put(area, t.text, "text", fmt, wrap=t.style not in ("title", "subtitle_left", "subtitle_right"))
             last = max(last, self.rows(area)[1])
         self.h.at_least(self.row(0), 30)
-        for f in spec.fields:
+        for f in self.fields:
             la = spec.label_area(f, self.n.get(f.anchor))
             if la is not None:
                 fmt = st.named(f.label_style)

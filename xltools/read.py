@@ -430,7 +430,7 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
         placed = spec.placed(table, rows.get(table.anchor))   # tables come after their anchors in the spec
         flat[table.key], rows[table.key] = _extract_table(sheet, spec, placed, form, dr, dc)
     for f in spec.fields:
-        area = spec.area(f, rows.get(f.anchor)) if f.anchor else f.area
+        area = spec.area(f, rows)
         row, col = area.row + dr, area.col + dc
         form.cells[f.path] = a1(row, col)
         raw = sheet.at(row, col)
@@ -449,7 +449,7 @@ def extract(sheet: Sheet, spec: FormSpec, file: str, shift: tuple[int, int] = (0
     form.computed = {f.key: get_path(flat, f.path) for f in spec.totals}
     for key, value in spec.empty().items():   # keys of the kind this layout does not carry
         flat.setdefault(key, value)
-    form.data = {k: flat.get(k) for k in spec.key_order}
+    form.data = spec.shown(flat)
     return form
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -24,7 +25,9 @@ from .errors import ConfigError, SpecError
 
 # Roles: what a field or column is for, so that rules, prefill, file names and merge ask the
 # spec for "the year" or "the 三级 column" instead of naming a printed label.
-FIELD_ROLES = ("year", "unit", "dept", "name", "start", "end", "weights")
+FIELD_ROLES = ("year", "unit", "dept", "name", "start", "end", "weights", "remark")
+# "remark": the unit's own note to the reviewer (填报说明, the answer to a warning): optional, never
+# checked by the content rules, read into the JSON only when filled, not printed on the 公开版.
 COLUMN_ROLES = ("level1", "level2", "level3", "target", "actual", "points", "score", "reason")
 TABLE_ROLES = ("indicators",)
 # Rule groups a kind enables with `checks = [...]`, and the roles each one needs.
@@ -371,16 +374,35 @@ class FormSpec:
         """The 0-based sheet row just below ``rows`` data rows of a table."""
         return self.table(table_key).header_row + 1 + rows
 
-    def area(self, f: Field | Text, rows: int | None) -> Area:
-        """Where a field (or text) sits when its anchor table has ``rows`` rows."""
+    def _base(self, anchor: str, rows) -> int:
+        """The first sheet row below table ``anchor``: ``rows`` is its row count, or a mapping of
+        every table's row count (needed when the anchor table itself follows another table)."""
+        if not isinstance(rows, Mapping):
+            return self.anchored_base(anchor, rows or 0)
+        t = self.placed(self.table(anchor), rows.get(self.table(anchor).anchor))
+        return t.header_row + 1 + (rows.get(anchor) or 0)
+
+    def area(self, f: Field | Text, rows: int | Mapping[str, int] | None) -> Area:
+        """Where a field (or text) sits when its anchor table has ``rows`` rows (or, a mapping:
+        when the tables have these row counts)."""
         if f.anchor is None:
             return f.area
-        return f.area.shifted(self.anchored_base(f.anchor, rows or 0))
+        return f.area.shifted(self._base(f.anchor, rows))
 
-    def label_area(self, f: Field, rows: int | None) -> Area | None:
+    def label_area(self, f: Field, rows: int | Mapping[str, int] | None) -> Area | None:
         if f.label_area is None or f.anchor is None:
             return f.label_area
-        return f.label_area.shifted(self.anchored_base(f.anchor, rows or 0))
+        return f.label_area.shifted(self._base(f.anchor, rows))
+
+    @cached_property
+    def remarks(self) -> tuple[str, ...]:
+        """Top-level keys of the fields with role "remark": absent from the JSON when empty."""
+        return tuple(f.key for f in self.fields if f.role == "remark")
+
+    def shown(self, flat: dict) -> dict:
+        """The form object in ``key_order``, without an empty remark (a form made before the
+        template had one reads as it did)."""
+        return {k: flat.get(k) for k in self.key_order if not (k in self.remarks and flat.get(k) in (None, ""))}
 
     def anchored(self, table_key: str) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.anchor == table_key)
@@ -954,6 +976,12 @@ def _check_consistency(spec: FormSpec) -> list[tuple[str, str]]:
             out.append((f"fields（字段 key = \"{f.key}\"）.role", f"角色「{f.role}」已用于字段「{seen_roles[f.role]}」"))
         if f.role:
             seen_roles.setdefault(f.role, f.key)
+    for f in spec.fields:
+        if f.role == "remark" and (f.type not in ("text", "longtext") or f.required or "." in f.key
+                                   or f.key not in spec.key_order):
+            out.append((f"fields（字段 key = \"{f.key}\"）.role",
+                        "角色「remark」（填报说明）须为选填的文字字段（type = \"text\" 或 \"longtext\"），"
+                        "键不含“.”且列在 key_order 中"))
     for ti, t in enumerate(spec.tables):
         roles = [c.role for c in t.columns if c.role]
         for r in sorted({r for r in roles if roles.count(r) > 1}):

@@ -208,7 +208,7 @@ class SheetWriter:
             last = max(last, area.last_row)
         self.heights.at_least(0, 30)
         for f in spec.fields:
-            la = spec.label_area(f, self.n.get(f.anchor))
+            la = spec.label_area(f, self.n)
             if la is not None:
                 self._put_string(ws, la, f.label, st.named(f.label_style))
             area = self._area(f)
@@ -249,7 +249,7 @@ class SheetWriter:
     # -- cells --------------------------------------------------------------------------------
 
     def _area(self, f) -> Area:
-        return self.spec.area(f, self.n.get(f.anchor) if f.anchor else None)
+        return self.spec.area(f, self.n)
 
     def _need(self, area: Area, value, fmt) -> None:
         """Room in the area's rows for ``value`` (text only: numbers and dates fit their columns)."""

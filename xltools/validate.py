@@ -40,6 +40,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, why): found, not read as input
     ignored: list[str] = field(default_factory=list)               # lock files passed over
     profile: object = None   # the xltools.profiles.Profile the severities and conclusions come from
+    accepted: list = field(default_factory=list)   # xltools.accepted.Accepted: shown as 已说明, never counted
 
     @property
     def errors(self) -> list[Finding]:
@@ -636,7 +637,7 @@ def collect(results: Iterable[ReadResult | UnreadableFile]) -> Report:
     return report
 
 
-def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), profile=None) -> Report:
+def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), profile=None, accepted=None) -> Report:
     """Read and validate every file (a path, or an iterable of files and folders, searched
     recursively); never raises for a file. A path that does not exist raises
     :class:`~xltools.errors.MissingPath` before anything is read.
@@ -646,10 +647,15 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
 
     ``profile``: the review profile (``national`` by default, ``shanghai``, or a .toml path) that
     decides which rules run, their severity and the 审核结论 of each form (:meth:`Report.summaries`).
+
+    ``accepted``: the coordinator's 已确认.csv (a path, or :func:`xltools.accepted.load_accepted`'s
+    list, which then holds the notices): the warnings it lists move to ``Report.accepted``.
     """
+    from .accepted import apply_accepted, as_accepted
     from .profiles import load_profile
 
     profile = load_profile(profile)   # a bad profile stops here, before anything is read
+    accepted = as_accepted(accepted)  # so does a bad 已确认.csv
     progress = as_progress(progress)
     against = list(against)
     if against:
@@ -665,6 +671,7 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
             report.findings.extend(_against(report, against))
     report.findings = profile.apply(report.findings)
     report.findings = sort_findings(report.findings, report.files)
+    apply_accepted(report, accepted)
     return report
 
 
