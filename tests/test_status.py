@@ -283,3 +283,26 @@ def test_one_unit_several_projects_and_years_are_not_duplicates(tmp_path):
     rows = parse_plain(proc.stdout)[1:]
     assert [(r[3], r[8]) for r in rows] == [("重复报送", "「文体经费」2 份（见文件）")]
     assert proc.returncode == 1
+
+
+def test_accepted_warnings_make_a_form_pass(tmp_path):
+    """The 01 sample's three warnings and its info, all accepted by the coordinator: the form is
+    通过 in the 台账 (status counts without them, as validate does); without the CSV it has warnings."""
+    box = tmp_path / "收回"
+    box.mkdir()
+    shutil.copy(JIULITING / "01_编外人员工作经费.xlsx", box / "01.xlsx")
+    roster = tmp_path / "单位清单.csv"
+    roster.write_text(f"实施单位,主管部门,项目名称\n{JIULITING_UNIT},九里亭街道办事处,编外人员工作经费\n", encoding="utf-8")
+    accepted = tmp_path / "已确认.csv"
+    accepted.write_text("文件或项目,单元格,规则,说明\n"
+                        "01.xlsx,C7,funds-incomplete,项目为年度经费，无跨年总额\n"
+                        "编外人员工作经费,B13,cost-missing,人员经费按定额\n"
+                        "编外人员工作经费,E17,timeliness-vague,按月发放\n"
+                        "编外人员工作经费,E20,satisfaction-unmeasurable,以问卷为准\n", encoding="gb18030")
+    before = run("status", box, "--expected", roster)
+    assert before.returncode == 0, before.stderr
+    assert "已报送·有警告" in before.stdout
+    after = run("status", box, "--expected", roster, "--accepted", accepted)
+    assert after.returncode == 0, after.stderr
+    assert "已报送·通过" in after.stdout and "有警告" not in after.stdout
+    assert after.stderr.rstrip().endswith("应报 1，已报 1（通过 1，有警告 0，退回 0），未报 0，重复 0，不在清单 0。")

@@ -312,6 +312,18 @@ PROFILE_HELP = ("审核规则：national（默认，全国通用）、shanghai�
 Profile = Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP, metavar="名称或文件")]
 
 
+ACCEPTED_HELP = ("已确认的警告清单（CSV，列：文件或项目,单元格,规则,说明；UTF-8 或 GBK）：其中的警告和提示显示为“已说明”，"
+                 "不计入条数和审核结论；错误不能确认")
+AcceptedCsv = Annotated[Path | None, typer.Option("--accepted", metavar="已确认.csv", help=ACCEPTED_HELP)]
+
+
+def _accepted(value: Path | None):
+    """The accepted-warnings CSV, loaded before anything is read (a bad one: 错误：…, exit 2)."""
+    from .accepted import load_accepted
+
+    return load_accepted(value) if value is not None else None
+
+
 def _profile(value: str | None):
     """The profile, loaded before anything is read (a bad one: 错误：…, exit 2)."""
     from .profiles import load_profile
@@ -338,10 +350,7 @@ def validate(
     annotate: Annotated[Path | None, typer.Option("--annotate", metavar="文件夹", help=ANNOTATE_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     schemas: Schemas = None,
-    accepted: Annotated[Path | None, typer.Option(
-        "--accepted", metavar="已确认.csv",
-        help="已确认的警告清单（CSV，列：文件或项目,单元格,规则,说明；UTF-8 或 GBK）：其中的警告和提示显示为“已说明”，"
-             "不计入条数和审核结论；错误不能确认")] = None,
+    accepted: AcceptedCsv = None,
 ) -> None:
     """审核填好的表单：列出全部错误、警告和提示（含单元格位置和修改方法），并给出每份表的审核结论。
 
@@ -353,10 +362,9 @@ def validate(
     生成退回文件：xltools validate 收回/ --annotate 退回/
     单位已说明、审核员认可的警告：xltools validate 收回/ --accepted 已确认.csv
     """
-    from .accepted import load_accepted
     from .validate import validate_paths
 
-    listed = load_accepted(accepted) if accepted is not None else None   # a bad CSV: exit 2 before reading
+    listed = _accepted(accepted)   # a bad CSV: exit 2 before reading
     if report_xlsx is not None:   # checked before anything is read: nothing replaced without --force
         from .audit import check_report_target
 
@@ -569,6 +577,7 @@ def status(
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度；表中只列需要催报或退回的行")] = False,
     profile: Profile = None,
+    accepted: AcceptedCsv = None,
     schemas: Schemas = None,
 ) -> None:
     """报送台账（催报清单）：按单位清单核对谁已报送、审核是否通过、谁还没报。
@@ -586,7 +595,11 @@ def status(
         from .audit import check_report_target
 
         check_report_target(report_xlsx, [*paths, expected], force=force)
-    result = status_paths(paths, expected, kind=kind, profile=_profile(profile), progress=_progress(quiet))
+    listed = _accepted(accepted)
+    result = status_paths(paths, expected, kind=kind, profile=_profile(profile), progress=_progress(quiet),
+                          accepted=listed)
+    for note in listed.notices if listed is not None else ():
+        _err(note)
     skipped = [] if quiet else result.report.skipped
     for notice in result.notices + [f"已跳过 {f}：{why}" for f, why in skipped]:
         _err(notice)

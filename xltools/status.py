@@ -292,10 +292,11 @@ def _kind_of(report, kind: str | None):
 
 
 def status_paths(paths, expected: str | Path, *, kind: str | None = None, profile=None,
-                 progress=None) -> StatusResult:
+                 progress=None, accepted=None) -> StatusResult:
     """Read and validate the forms under ``paths`` and match them to the roster ``expected``.
     ``kind``: which kind's forms and roster columns (default: the one kind among the forms).
-    Raises UsageError for a bad roster or an ambiguous kind."""
+    ``accepted``: an :class:`xltools.accepted.AcceptedList`; a form whose warnings are all
+    accepted counts as 通过. Raises UsageError for a bad roster or an ambiguous kind."""
     from .fsutil import same_file
     from .read import expand_paths
     from .spec import load_spec
@@ -307,7 +308,7 @@ def status_paths(paths, expected: str | Path, *, kind: str | None = None, profil
         raise MissingPath([expected])
     inputs = expand_paths(paths)
     inputs.items = [it for it in inputs.items if not same_file(it[1], expected)]   # the roster in the inbox
-    report = validate_paths(inputs, progress=progress, profile=profile)
+    report = validate_paths(inputs, progress=progress, profile=profile, accepted=accepted)
     spec = _kind_of(report, kind)
     if roster is None:
         roster = load_roster(expected, spec)
