@@ -40,8 +40,10 @@ def statuses(stdout: str) -> list[str]:
 
 def test_the_loop_from_roster_to_merge(tmp_path):
     roster = tmp_path / "单位清单.csv"
-    roster.write_text("实施单位,主管部门,项目名称\n" + "".join(f"{UNIT},{DEPT},{p}\n" for p in PROJECTS),
-                      encoding="gb18030")   # as Excel on a Chinese Windows saves it
+    shutil.copy(ROOT / "docs" / "单位清单示例.csv", roster)     # the README's roster
+    expected = "实施单位,主管部门,项目名称\n" + "".join(f"{UNIT},{DEPT},{p}\n" for p in PROJECTS)
+    assert roster.read_text("utf-8") == expected
+    roster.write_text(expected, encoding="gb18030")   # as Excel on a Chinese Windows saves it
 
     # 1. templates, one per roster row
     made = run(tmp_path, "template", "project-target", "--batch", roster, "--year", "2026", "-o", "模板")
