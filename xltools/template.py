@@ -139,7 +139,7 @@ class ListSheet:
 
     def __init__(self, wb: xlsxwriter.Workbook, spec: FormSpec):
         self.ranges: dict[str, str] = {}
-        ws = wb.add_worksheet(LISTS_SHEET)
+        self.ws = ws = wb.add_worksheet(LISTS_SHEET)
         columns: list[tuple[str, tuple[str, ...], str | None]] = [(k, v, None) for k, v in spec.lists.items()]
         if spec.hierarchy:
             columns.append((LEVEL1_LIST, spec.hierarchy.level1, None))
@@ -155,6 +155,7 @@ class ListSheet:
             self.ranges[name] = "=" + ref
             if defined:
                 wb.define_name(defined, "=" + ref)
+        self.width = len(columns)   # the live 自查 (xltools.livecheck) writes its cells right of the lists
         ws.hide()
         ws.protect("", {"select_locked_cells": True})
 
@@ -231,6 +232,10 @@ class SheetWriter:
         for table in spec.tables:
             last = max(last, self._write_table(ws, self.placed[table.key], values, carried))
         self.heights.apply(ws)
+        if self.editable and self.lists is not None:
+            from .livecheck import render  # the rules as formulas: formats on the cells, the 自查 block
+
+            render(self, ws)
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -351,9 +356,7 @@ class SheetWriter:
     def _validate_field(self, ws, f: Field, a: Area) -> None:
         opts = self._validation_for(f.type, f.list, f.name)   # the name: 「年度」, not the printed 「年度)」
         self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.name, f.prompt)
-        if f.required:
-            ws.conditional_format(a.row, a.col, a.row, a.col, {
-                "type": "formula", "criteria": f"=LEN(TRIM({a.ref}))=0", "format": self.st.missing})
+        # An empty required field is marked by the live check (xltools.livecheck, rule "required").
 
     def _validate_table(self, ws, table: Table, first: int, last: int, carried) -> None:
         cols = [c.col for c in table.columns]
@@ -368,12 +371,7 @@ class SheetWriter:
             else:
                 opts = self._validation_for(c.type, c.list, c.label)
             self._dv(ws, (first, c.col, last, c.col), opts, c.label, c.prompt)
-            open_from = first + len(table.preprinted)   # a pre-printed row's open cells are optional
-            if c.required and open_from <= last:
-                ref = f"{c.letter}{open_from + 1}"
-                ws.conditional_format(open_from, c.col, last, c.col, {
-                    "type": "formula", "format": self.st.missing,
-                    "criteria": f"=AND(COUNTA(${lo}{open_from + 1}:${hi}{open_from + 1})>0,LEN(TRIM({ref}))=0)"})
+            # An empty required cell of a filled row is marked by the live check (xltools.livecheck).
         for rule in table.highlights:
             formula = rule
             for c in table.columns:
