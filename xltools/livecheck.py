@@ -423,11 +423,22 @@ class _Renderer:
         return plan
 
 
+_PLANS: dict[tuple, Plan] = {}
+
+
 def plan(spec: FormSpec, n: dict, placed: dict, areas, lists: dict, base: int) -> Plan:
     """The live check of one form sheet: ``n`` rows and ``placed`` tables per table key (as the
     writer lays them out), ``areas(field)`` a field's area, ``lists`` the dropdown ranges by
-    list name, ``base`` the first free column of the list sheet."""
-    return _Renderer(spec, n, placed, areas, lists, base).run()
+    list name, ``base`` the first free column of the list sheet. The same layout gives the same
+    plan: a batch of templates renders it once."""
+    key = (spec.source, spec.kind, spec.variant, tuple(sorted(n.items())), tuple(sorted(lists.items())), base,
+           selfcheck_path())
+    got = _PLANS.get(key)
+    if got is None:
+        if len(_PLANS) > 16:
+            _PLANS.clear()
+        got = _PLANS[key] = _Renderer(spec, n, placed, areas, lists, base).run()
+    return got
 
 
 def _pieces(template: str, refs: dict) -> str:
@@ -466,6 +477,10 @@ def block_area(spec: FormSpec) -> tuple[int, int, int]:
 # Writing
 
 
+def _as_written(formula: str, expand_future_functions: bool = False) -> str:
+    return formula[1:] if formula.startswith("=") else formula
+
+
 def render(writer, ws) -> Plan:
     """Write the live check of the form ``writer`` (a template's :class:`~xltools.template.SheetWriter`,
     after its cells) has just laid out on ``ws``."""
@@ -473,6 +488,10 @@ def render(writer, ws) -> Plan:
     spec = writer.spec
     p = plan(spec, writer.n, writer.placed, writer._area, lists.ranges, lists.width + 1)
     wb, lws = writer.wb, lists.ws
+    # Every formula here uses only the functions of tests/test_livecheck.py's list (no "future"
+    # function needs xlsxwriter's _xlfn. prefix): skip its ~30 regex passes per formula on this
+    # sheet, which holds only the lists and these cells (a tenth of a second per template).
+    lws._prepare_formula = _as_written
     for (r, c), v in sorted(p.cells.items()):
         if isinstance(v, str) and v.startswith("="):
             lws.write_formula(r, c, v, None, "")   # no cached result: every client computes it on load
