@@ -16,7 +16,7 @@ import pytest
 from openpyxl.formula import Tokenizer
 
 from xltools.errors import ConfigError
-from xltools.livecheck import block_area, load_selfcheck, rendered_codes
+from xltools.livecheck import block_area, load_selfcheck, plan_for, rendered_codes
 from xltools.rules import BY_CODE, SEVERITY_COLOURS
 from xltools.safety import Limits
 from xltools.spec import LISTS_SHEET, clear_caches, load_spec, packaged_schemas_dir, use_schemas
@@ -90,16 +90,11 @@ def test_the_declared_formulas_parse():
         assert _functions(plain) - ALLOWED == set(), text
 
 
-def _instances(wb) -> list[tuple[str, str, str, int]]:
-    ws = wb[LISTS_SHEET]
-    col = {c.value: c.column for c in ws[1] if c.value in ("severity", "rule", "cell", "flag")}
-    out = []
-    for r in range(3, ws.max_row + 1):
-        rule = ws.cell(r, col["rule"]).value
-        if rule is None:
-            break
-        out.append((rule, ws.cell(r, col["cell"]).value, ws.cell(r, col["severity"]).value, r))
-    return out, openpyxl.utils.get_column_letter(col["flag"])
+def _instances(kind, variant=None, values=None, rows=None, carried=frozenset()):
+    """(rule, cell, severity, flag row) of every instance of the template these arguments make."""
+    plan = plan_for(load_spec(kind, variant), values, rows, carried)
+    return [(x.rule, x.cell, x.severity, 3 + k) for k, x in enumerate(plan.instances)], \
+        openpyxl.utils.get_column_letter(plan.flag_col + 1)
 
 
 @pytest.mark.parametrize(("kind", "variant"), LAYOUTS)
@@ -108,7 +103,8 @@ def test_every_checked_cell_has_its_format(kind, variant):
     instance list) and paints it in its severity's colour; no format reads a flag elsewhere."""
     spec = load_spec(kind, variant)
     wb = _workbook(kind, variant)
-    instances, flag = _instances(wb)
+    instances, flag = _instances(kind, variant)
+    assert wb[LISTS_SHEET][f"{flag}1"].value == "flag"
     assert {sev for _, _, sev, _ in instances} <= {"error", "warning"}
     reads: dict[int, tuple[str, str]] = {}   # flag row → (cell, colour)
     pattern = re.compile(r"^'" + LISTS_SHEET + r"'!\$" + flag + r"(\d+)=1$")
@@ -130,7 +126,7 @@ def test_every_checked_cell_has_its_format(kind, variant):
 
 def test_instances_name_the_cells_of_the_spec():
     """Spot checks by hand on the 2026 申报表 (40 rows from row 13): the cells validate names."""
-    instances, _ = _instances(_workbook("project-target"))
+    instances, _ = _instances("project-target")
     have = {(rule, cell) for rule, cell, _, _ in instances}
     for want in [("required", "B3"), ("not-in-list", "D3"), ("money-invalid", "E7"), ("date-order", "B5"),
                  ("date-outside-year", "D5"), ("hierarchy", "C13"), ("hierarchy", "C52"), ("value-empty", "E13"),
@@ -139,9 +135,9 @@ def test_instances_name_the_cells_of_the_spec():
         assert want in have, want
     assert ("hierarchy", "C53") not in have and ("date-order", "D5") not in have
     assert ("money-invalid", "C6") not in have   # a total is a formula, not typed
-    se = {(r, c) for r, c, _, _ in _instances(_workbook("project-selfeval"))[0]}
+    se = {(r, c) for r, c, _, _ in _instances("project-selfeval")[0]}
     assert {("weights-sum", "F53"), ("score-range", "G13"), ("reason-missing", "H52")} <= se
-    unit = {(r, c) for r, c, _, _ in _instances(_workbook("unit-target"))[0]}
+    unit = {(r, c) for r, c, _, _ in _instances("unit-target")[0]}
     # the 7 pre-printed 投入管理指标 rows (rows 36–42): their open cells are optional
     assert ("value-empty", "E42") not in unit and ("value-empty", "E43") in unit and ("no-indicators", "B43") in unit
 
@@ -182,8 +178,14 @@ def test_from_and_merge_still_work(tmp_path):
     assert len(made) == 1
     wb = openpyxl.load_workbook(made[0].path)
     spec = load_spec("project-selfeval")
-    instances, _ = _instances(wb)
+    from xltools.carry import carry_values
+    from xltools.read import read_workbook
+
+    values, carried = carry_values(read_workbook(src).forms[0], "project-selfeval")
+    instances, _ = _instances("project-selfeval", values=values, carried=carried)
     n = made[0].rows
+    assert any(isinstance(c.value, str) and c.value.startswith("=IFERROR(") for row in wb[LISTS_SHEET].iter_rows()
+               for c in row)
     assert ("reason-missing", f"H{13 + n - 1}") in {(r, c) for r, c, _, _ in instances}
     assert ("weights-sum", f"F{13 + n}") in {(r, c) for r, c, _, _ in instances}
     merge_workbooks([ROOT / "samples" / "jiuliting-2026"], tmp_path / "汇总表.xlsx")

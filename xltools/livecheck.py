@@ -29,8 +29,8 @@ from .rules import BY_CODE, ERROR, SEVERITY_COLOURS, WARNING
 from .spec import LEVEL1_LIST, LISTS_SHEET, FormSpec, Table, a1, col_letter
 
 SELFCHECK_FILE = "selfcheck.toml"
-# The columns of the instance list on the list sheet (row 1 holds these names).
-INSTANCE_COLUMNS = ("flag", "severity", "run", "message", "rule", "cell")
+# The columns of the group list on the list sheet (row 1 holds these names).
+GROUP_COLUMNS = ("rule", "severity", "count", "run", "message")
 BLOCK_NAMES = ("errors", "warnings", "total", "more", "note")
 FIRST = 2   # 0-based row of the first instance / helper row (row 1 stays blank: "the row above" of the first)
 SHOWN = (ERROR, WARNING)   # severities the block counts and the formats mark
@@ -64,6 +64,7 @@ def _models():
         counts: Name
         clean: Name
         more: Name
+        also: Name
         note: Name
 
     class HelpersModel(_Model):
@@ -128,6 +129,12 @@ def absolute(row: int, col: int) -> str:
     return f"${col_letter(col)}${row + 1}"
 
 
+def local(row: int, col: int) -> str:
+    """A reference written in a cell's own formula (never copied): the shortest form. The list
+    sheet holds a thousand formulas per template; every byte is read by the safety pre-check."""
+    return f"{col_letter(col)}{row + 1}"
+
+
 @dataclass(frozen=True)
 class Instance:
     rule: str
@@ -138,6 +145,7 @@ class Instance:
     check: int           # index of the check in selfcheck.toml
     row: int = -1        # 0-based form row and column (for the formats)
     col: int = -1
+    index: int = 0       # the table row (0-based) of a table column's cell
 
 
 @dataclass
@@ -151,7 +159,14 @@ class Plan:
     instances: list[Instance] = field(default_factory=list)
     block: dict = field(default_factory=dict)   # name → list-sheet reference
     messages: list[str] = field(default_factory=list)   # references of the shown messages
+    groups: list[tuple[int, int]] = field(default_factory=list)   # instances per format and message
     flag_col: int = 0
+
+    def flagged(self, values) -> list[Instance]:
+        """The instances whose flag is 1 in ``values`` (the list sheet's computed values as an
+        openpyxl worksheet, e.g. after LibreOffice recalculated and saved the file)."""
+        col = col_letter(self.flag_col)
+        return [x for k, x in enumerate(self.instances) if values[f"{col}{FIRST + k + 1}"].value == 1]
 
     def flag_ref(self, k: int, relative_row: bool = False) -> str:
         col = col_letter(self.flag_col)
@@ -193,7 +208,7 @@ class _Renderer:
             for r, v in enumerate(values):
                 self.plan.cells[(FIRST + r, c)] = v
             last = FIRST + max(len(values), 1) - 1
-            self.words[name] = f"{self.lsheet}{absolute(FIRST, c)}:{absolute(last, c)}"
+            self.words[name] = f"{local(FIRST, c)}:{local(last, c)}"
 
     # -- placeholders --------------------------------------------------------------------------
 
@@ -221,7 +236,7 @@ class _Renderer:
     def _p_f(self, arg, ctx):
         f = self.spec.role(arg) or self.spec.field(arg)
         a = self.areas(f)
-        return self.form + absolute(a.row, a.col)
+        return self.form + local(a.row, a.col)
 
     def _p_name(self, arg, ctx):
         return (self.spec.role(arg) or self.spec.field(arg)).name
@@ -240,7 +255,7 @@ class _Renderer:
 
     def _p_c(self, arg, ctx):
         t = self._table(ctx)
-        return self.form + absolute(ctx["_row"], self._col(t, arg).col)
+        return self.form + local(ctx["_row"], self._col(t, arg).col)
 
     def _p_col(self, arg, ctx):
         return self._col(self._table(ctx), arg).name
@@ -248,7 +263,7 @@ class _Renderer:
     def _p_row(self, arg, ctx):
         t = self._table(ctx)
         cols = [c.col for c in t.columns] + [c.last for c in t.columns if c.last is not None]
-        return f"{self.form}{absolute(ctx['_row'], min(cols))}:{absolute(ctx['_row'], max(cols))}"
+        return f"{self.form}{local(ctx['_row'], min(cols))}:{local(ctx['_row'], max(cols))}"
 
     def _p_open(self, arg, ctx):
         return 1 if ctx["_i"] >= len(self._table(ctx).preprinted) else 0
@@ -260,32 +275,32 @@ class _Renderer:
         return cols[arg]
 
     def _p_h(self, arg, ctx):
-        return self.lsheet + absolute(FIRST + ctx["_i"], self._helper(ctx, arg))
+        return local(FIRST + ctx["_i"], self._helper(ctx, arg))
 
     def _p_prev(self, arg, ctx):
-        return self.lsheet + absolute(FIRST + ctx["_i"] - 1, self._helper(ctx, arg))
+        return local(FIRST + ctx["_i"] - 1, self._helper(ctx, arg))
 
     def _p_all(self, arg, ctx):
         c = self._helper(ctx, arg)
         n = self.n[self._table(ctx).key]
-        return f"{self.lsheet}{absolute(FIRST, c)}:{absolute(FIRST + n - 1, c)}"
+        return f"{local(FIRST, c)}:{local(FIRST + n - 1, c)}"
 
     def _p_upto(self, arg, ctx):
         c = self._helper(ctx, arg)
-        return f"{self.lsheet}{absolute(FIRST, c)}:{absolute(FIRST + ctx['_i'], c)}"
+        return f"{local(FIRST, c)}:{local(FIRST + ctx['_i'], c)}"
 
     def _p_table(self, arg, ctx):
         t = self._table(ctx)
         c = self._col(t, arg)
         n = self.n[t.key]
-        return f"{self.form}{absolute(t.row(0), c.col)}:{absolute(t.row(n - 1), c.col)}"
+        return f"{self.form}{local(t.row(0), c.col)}:{local(t.row(n - 1), c.col)}"
 
     def _p_list(self, arg, ctx):
         name = LEVEL1_LIST if arg == "level1" else (arg or ctx.get("_list"))
         ref = self.lists.get(name)
         if ref is None:
             raise SpecError(f"{SELFCHECK_FILE}：没有下拉列表「{name}」")
-        return ref.lstrip("=")
+        return ref.lstrip("=").split("!", 1)[-1].replace("$", "")   # on the list sheet itself
 
     def _p_words(self, arg, ctx):
         return self.words[arg]
@@ -338,8 +353,8 @@ class _Renderer:
                     if check.listed and not f.list:
                         continue
                     a = self.areas(f)
-                    ctx = {"_cell": self.form + absolute(a.row, a.col), "_list": f.list}
-                    words = {"ref": a1(a.row, a.col), "label": f.name}
+                    ctx = {"_cell": self.form + local(a.row, a.col), "_list": f.list}
+                    words = {"ref": "{ref}", "n": "{n}", "label": f.name}
                     out.append(Instance(check.rule, severity, a1(a.row, a.col), self.sub(check.message, words),
                                         self.sub(check.formula, ctx), k, a.row, a.col))
                 continue
@@ -356,10 +371,10 @@ class _Renderer:
                     if i >= self.n[t.key]:
                         continue
                     c = t.columns[0]
-                    ctx = {"_table": t, "_i": i, "_row": t.row(i), "_cell": self.form + absolute(t.row(i), c.col)}
-                    words = {"ref": a1(t.row(i), c.col), "table": t.label}
+                    ctx = {"_table": t, "_i": i, "_row": t.row(i), "_cell": self.form + local(t.row(i), c.col)}
+                    words = {"ref": "{ref}", "n": "{n}", "table": t.label}
                     out.append(Instance(check.rule, severity, a1(t.row(i), c.col), self.sub(check.message, words),
-                                        self.sub(check.formula, ctx), k, t.row(i), c.col))
+                                        self.sub(check.formula, ctx), k, t.row(i), c.col, i))
                     continue
                 for c in t.columns:
                     if check.roles and c.role not in check.roles:
@@ -375,11 +390,11 @@ class _Renderer:
                     start = len(t.preprinted) if check.open_rows else 0
                     for i in range(start, self.n[t.key]):
                         r = t.row(i)
-                        ctx = {"_table": t, "_i": i, "_row": r, "_cell": self.form + absolute(r, c.col),
+                        ctx = {"_table": t, "_i": i, "_row": r, "_cell": self.form + local(r, c.col),
                                "_list": c.list}
-                        words = {"ref": a1(r, c.col), "label": c.name, "n": i + 1, "_table": t}
+                        words = {"ref": "{ref}", "n": "{n}", "label": c.name, "_table": t}
                         out.append(Instance(check.rule, severity, a1(r, c.col), self.sub(check.message, words),
-                                            self.sub(check.formula, ctx), k, r, c.col))
+                                            self.sub(check.formula, ctx), k, r, c.col, i))
         order = {s: i for i, s in enumerate(SHOWN)}
         return sorted(out, key=lambda x: order[x.severity])   # stable: file order, then cell order
 
@@ -388,20 +403,33 @@ class _Renderer:
         self._words()
         self._table_helpers()
         plan.instances = self._instances()
-        cols = {name: self.column(name) for name in INSTANCE_COLUMNS}
-        plan.flag_col = cols["flag"]
+        plan.flag_col = flags = self.column("flag")
         for k, x in enumerate(plan.instances):
-            r = FIRST + k
-            plan.cells[(r, cols["flag"])] = f"=IFERROR(IF({x.condition},1,0),0)"
-            plan.cells[(r, cols["severity"])] = x.severity
-            plan.cells[(r, cols["run"])] = f"=N({absolute(r - 1, cols['run'])})+{absolute(r, cols['flag'])}"
-            plan.cells[(r, cols["message"])] = x.message
+            plan.cells[(FIRST + k, flags)] = f"=IFERROR(IF({x.condition},1,0),0)"
+        plan.groups = _groups(plan.instances)
+        # One row per group (a check on one field, or on one table column): how many of its cells
+        # are flagged, and its message at the first of them (with how many more).
+        cols = {name: self.column(name) for name in GROUP_COLUMNS}
+        also = self.conf.block.also
+        for g, (a, b) in enumerate(plan.groups):
+            r, x = FIRST + g, plan.instances[a]
+            span = f"{local(FIRST + a, flags)}:{local(FIRST + b, flags)}"
+            count = local(r, cols["count"])
             plan.cells[(r, cols["rule"])] = x.rule
-            plan.cells[(r, cols["cell"])] = x.cell
-        last = FIRST + max(len(plan.instances), 1) - 1
+            plan.cells[(r, cols["severity"])] = x.severity
+            plan.cells[(r, cols["count"])] = f"=SUM({span})"
+            plan.cells[(r, cols["run"])] = f"=N({local(r - 1, cols['run'])})+IF({count}>0,1,0)"
+            if a == b:
+                refs = {"ref": f'"{x.cell}"', "n": str(x.index + 1)}
+            else:
+                first = f"MATCH(1,{span},0)"
+                refs = {"ref": f'"{col_letter(x.col)}"&({x.row}+{first})', "n": f"({x.index}+{first})"}
+            text = _pieces(x.message, refs) + f'&IF({count}>1,{_pieces(also, {"n": count})},"")'
+            plan.cells[(r, cols["message"])] = f'=IF({count}=0,"",{text})'
+        last = FIRST + max(len(plan.groups), 1) - 1
 
         def rng(name):
-            return f"{absolute(FIRST, cols[name])}:{absolute(last, cols[name])}"
+            return f"{local(FIRST, cols[name])}:{local(last, cols[name])}"
 
         names, values = self.column("block"), self.column("value")
         conf = self.conf
@@ -410,17 +438,31 @@ class _Renderer:
             rows[name] = FIRST + j
             plan.cells[(FIRST + j, names)] = name
             plan.block[name] = self.lsheet + absolute(FIRST + j, values)
-        local = {name: absolute(r, values) for name, r in rows.items()}
-        plan.cells[(rows["errors"], values)] = f'=SUMIF({rng("severity")},"{ERROR}",{rng("flag")})'
-        plan.cells[(rows["warnings"], values)] = f'=SUMIF({rng("severity")},"{WARNING}",{rng("flag")})'
-        plan.cells[(rows["total"], values)] = f"={local['errors']}+{local['warnings']}"
-        plan.cells[(rows["more"], values)] = f"=MAX(0,{local['total']}-{conf.shown})"
+        here = {name: local(r, values) for name, r in rows.items()}
+        plan.cells[(rows["errors"], values)] = f'=SUMIF({rng("severity")},"{ERROR}",{rng("count")})'
+        plan.cells[(rows["warnings"], values)] = f'=SUMIF({rng("severity")},"{WARNING}",{rng("count")})'
+        plan.cells[(rows["total"], values)] = f"={here['errors']}+{here['warnings']}"
+        plan.cells[(rows["more"], values)] = (
+            f'={here["total"]}-SUMIF({rng("run")},"<={conf.shown}",{rng("count")})')
         plan.cells[(rows["note"], values)] = conf.block.note
         for i in range(conf.shown):
             plan.cells[(rows[f"m{i + 1}"], values)] = (
-                f"=IF({local['total']}>={i + 1},IFERROR(INDEX({rng('message')},MATCH({i + 1},{rng('run')},0)),\"\"),\"\")")
+                f"=IFERROR(INDEX({rng('message')},MATCH({i + 1},{rng('run')},0)),\"\")")
             plan.messages.append(plan.block[f"m{i + 1}"])
         return plan
+
+
+def _groups(items: list[Instance]) -> list[tuple[int, int]]:
+    """Runs of instances of one check on one column, on consecutive rows: (first, last) index."""
+    out, k = [], 0
+    while k < len(items):
+        x, j = items[k], k
+        while (j + 1 < len(items) and items[j + 1].check == x.check and items[j + 1].col == x.col
+               and items[j + 1].row == items[j].row + 1):
+            j += 1
+        out.append((k, j))
+        k = j + 1
+    return out
 
 
 _PLANS: dict[tuple, Plan] = {}
@@ -439,6 +481,20 @@ def plan(spec: FormSpec, n: dict, placed: dict, areas, lists: dict, base: int) -
             _PLANS.clear()
         got = _PLANS[key] = _Renderer(spec, n, placed, areas, lists, base).run()
     return got
+
+
+def plan_for(spec: FormSpec, values: dict | None = None, rows: int | None = None, carried=frozenset()) -> Plan:
+    """The plan of the template :func:`xltools.template.template_bytes` writes for these
+    arguments (which cell each flag of the list sheet stands for)."""
+    import io
+
+    from .template import ListSheet, SheetWriter, new_workbook
+
+    wb = new_workbook(io.BytesIO())
+    ws = wb.add_worksheet(spec.sheet)
+    writer = SheetWriter(wb, spec, editable=True, lists=ListSheet(wb, spec))
+    writer.write(ws, values, rows, carried)
+    return writer.live
 
 
 def _pieces(template: str, refs: dict) -> str:
@@ -501,17 +557,10 @@ def render(writer, ws) -> Plan:
             lws.write_string(r, c, v)
     fmts = {s: wb.add_format({"bg_color": SEVERITY_COLOURS[s][0], "font_color": SEVERITY_COLOURS[s][1]})
             for s in SHOWN}
-    # one format per run of instances of one check on one column (rows in order)
-    k = 0
-    items = p.instances
-    while k < len(items):
-        x, j = items[k], k
-        while (j + 1 < len(items) and items[j + 1].check == x.check and items[j + 1].col == x.col
-               and items[j + 1].row == items[j].row + 1):
-            j += 1
-        ws.conditional_format(x.row, x.col, items[j].row, x.col, {
-            "type": "formula", "criteria": f"={p.flag_ref(k, relative_row=True)}=1", "format": fmts[x.severity]})
-        k = j + 1
+    for a, b in p.groups:   # one format per group: a check on one field, or on one table column
+        x, y = p.instances[a], p.instances[b]
+        ws.conditional_format(x.row, x.col, y.row, x.col, {
+            "type": "formula", "criteria": f"={p.flag_ref(a, relative_row=True)}=1", "format": fmts[x.severity]})
     col, top, bottom = block_area(spec)
     conf = load_selfcheck()
     ws.set_column(col, col, conf.width)

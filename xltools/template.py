@@ -235,7 +235,7 @@ class SheetWriter:
         if self.editable and self.lists is not None:
             from .livecheck import render  # the rules as formulas: formats on the cells, the 自查 block
 
-            render(self, ws)
+            self.live = render(self, ws)
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})

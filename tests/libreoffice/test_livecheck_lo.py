@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from lo_util import ROOT
 
-from xltools.livecheck import block_area, load_selfcheck, rendered_codes
+from xltools.livecheck import block_area, load_selfcheck, plan_for, rendered_codes
 from xltools.read import load_sheets
 from xltools.rules import SEVERITY_COLOURS
 from xltools.spec import LISTS_SHEET, META_SHEET, a1, get_path, load_spec, parse_cell
@@ -206,19 +206,27 @@ def filled(libreoffice, tmp_path_factory) -> dict[str, Path]:
 ALL = [*CASES, "se-sample"]
 
 
-def flagged(path: Path) -> dict[tuple[str, str], str]:
-    """(rule, cell) → severity of every instance LibreOffice computed as broken."""
-    wb = openpyxl.load_workbook(path, data_only=True)
-    ws = wb[LISTS_SHEET]
-    col = {c.value: c.column for c in ws[1] if c.value in ("flag", "severity", "rule", "cell")}
-    out = {}
-    for r in range(3, ws.max_row + 1):
-        if ws.cell(r, col["rule"]).value is None:
-            break
-        assert ws.cell(r, col["flag"]).value in (0, 1), (path.name, r, ws.cell(r, col["flag"]).value)
-        if ws.cell(r, col["flag"]).value == 1:
-            out[(ws.cell(r, col["rule"]).value, ws.cell(r, col["cell"]).value)] = ws.cell(r, col["severity"]).value
-    return out
+def _plan(path: Path, kind: str, variant=None):
+    """The plan of the template a file was typed into: a blank template of the layout, or (the
+    sample 自评表) one carried from its 申报表, with exactly its indicator rows."""
+    spec = load_spec(kind, variant)
+    if path.name.startswith("se-sample"):
+        from xltools.read import read_workbook
+
+        data = read_workbook(path).forms[0].data
+        carried = {f"{spec.indicators.key}.{k}" for k in spec.carry["project-target"]["tables"][spec.indicators.key]["columns"]}
+        return plan_for(spec, data, None, frozenset(carried))
+    return plan_for(spec)
+
+
+def flagged(path: Path, kind: str, variant=None) -> dict[tuple[str, str], str]:
+    """(rule, cell) → severity of every instance LibreOffice computed as broken: the flags of the
+    list sheet, each standing for the cell the template's plan says."""
+    values = openpyxl.load_workbook(path, data_only=True)[LISTS_SHEET]
+    plan = _plan(path, kind, variant)
+    col = openpyxl.utils.get_column_letter(plan.flag_col + 1)
+    assert {values[f"{col}{3 + k}"].value for k in range(len(plan.instances))} <= {0, 1}, path.name
+    return {(x.rule, x.cell): x.severity for x in plan.flagged(values)}
 
 
 def named(path: Path) -> dict[tuple[str, str], str]:
@@ -228,21 +236,25 @@ def named(path: Path) -> dict[tuple[str, str], str]:
     return {(f.rule, f.cell): f.severity for f in report.findings if f.rule in CODES}
 
 
+def _layout(case):
+    return (CASES[case][0], CASES[case][1]) if case in CASES else ("project-selfeval", None)
+
+
 @pytest.mark.parametrize("case", ALL)
 def test_flagged_cells_are_the_cells_validate_names(filled, case):
-    got, want = flagged(filled[case]), named(filled[case])
+    got, want = flagged(filled[case], *_layout(case)), named(filled[case])
     assert sorted(set(got) - set(want)) == [] and sorted(set(want) - set(got)) == [], case
     assert got == want, case   # the same severity, too
 
 
 def test_the_defects_are_the_hand_written_ones(filled):
     assert set(named(filled["pt-defect"])) == PT_DEFECT_EXPECTED
-    assert set(flagged(filled["pt-defect"])) == PT_DEFECT_EXPECTED
+    assert set(flagged(filled["pt-defect"], "project-target")) == PT_DEFECT_EXPECTED
 
 
 def test_every_rendered_rule_is_exercised(filled):
     """Each rule code of selfcheck.toml is broken in some case (so the comparison is never vacuous)."""
-    seen = {rule for case in CASES if not CASES[case][4] for rule, _ in flagged(filled[case])}
+    seen = {rule for case in CASES if not CASES[case][4] for rule, _ in flagged(filled[case], *_layout(case))}
     assert CODES - seen == set()
 
 
@@ -254,26 +266,36 @@ def _block(path: Path, kind: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("case", ALL)
-def test_counts_equal_validate(filled, case):
-    kind = CASES[case][0] if case in CASES else "project-selfeval"
-    counts, text = _block(filled[case], kind)
+def test_counts_and_messages_equal_validate(filled, case):
+    """The counts line is validate's counts; the messages are the first groups (a rule on one
+    field or one table column) validate has findings in, each at its first such cell, with how
+    many cells it has when more than one; then how many more; then the note."""
+    counts, text = _block(filled[case], _layout(case)[0])
     want = named(filled[case])
     errors = sum(1 for s in want.values() if s == "error")
     warnings = sum(1 for s in want.values() if s == "warning")
-    block = load_selfcheck().block
+    conf = load_selfcheck()
     if errors + warnings == 0:
-        assert counts == block.clean == "本表自查：未发现问题"
+        assert counts == conf.block.clean == "本表自查：未发现问题"
     else:
         assert counts == f"本表自查：错误 {errors} 处，警告 {warnings} 处"
+    plan = _plan(filled[case], *_layout(case))
+    groups = []
+    for a, b in plan.groups:
+        hit = [x.cell for x in plan.instances[a:b + 1] if (x.rule, x.cell) in want]
+        if hit:
+            groups.append(hit)
     lines = text.split("\n")
-    assert lines[-1] == block.note
-    shown = load_selfcheck().shown
-    if errors + warnings > shown:
-        assert lines[-2] == block.more.format(n=errors + warnings - shown)
-    listed = [ln for ln in lines if re.match(r"^[A-Z]+\d+：", ln)]
-    assert len(listed) == min(shown, errors + warnings)
-    cells = {c for _, c in want}
-    assert all(ln.split("：")[0] in cells for ln in listed)
+    assert lines[-1] == conf.block.note
+    shown = groups[:conf.shown]
+    listed = lines[:len(shown)]
+    for line, hit in zip(listed, shown):
+        assert line.startswith(hit[0] + "："), (line, hit)
+        assert line.endswith(conf.block.also.format(n=len(hit))) == (len(hit) > 1), line
+    more = errors + warnings - sum(map(len, shown))
+    if more:
+        assert lines[len(shown)] == conf.block.more.format(n=more)
+    assert len(lines) == len(shown) + (1 if more else 0) + 1
 
 
 def test_clean_fills_show_no_problem(filled):
