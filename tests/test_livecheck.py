@@ -107,7 +107,7 @@ def test_every_checked_cell_has_its_format(kind, variant):
     assert wb[LISTS_SHEET][f"{flag}1"].value == "flag"
     assert {sev for _, _, sev, _ in instances} <= {"error", "warning"}
     reads: dict[int, tuple[str, str]] = {}   # flag row → (cell, colour)
-    pattern = re.compile(r"^'" + LISTS_SHEET + r"'!\$" + flag + r"(\d+)=1$")
+    pattern = re.compile(r"^'?" + LISTS_SHEET + r"'?!\$" + flag + r"(\d+)=1$")
     for cf in wb[spec.sheet].conditional_formatting:
         for rule in cf.rules:
             m = pattern.match(rule.formula[0])

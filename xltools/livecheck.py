@@ -5,13 +5,15 @@ that rule reads (one definition beside the Python check, as :mod:`xltools.derive
 :func:`plan` renders it on every cell the rule would name — a field, or each row of a table
 column — as one *instance*; :func:`render` writes them into the template:
 
-* on the hidden list sheet (the reader never reads it): one row per instance (flag 1/0, severity,
-  running count, message, rule code, cell), the per-row helpers of each table (the 一级/二级 a
-  row continues, the parsed 指标值) and the word lists the formulas look up;
-* on the form sheet: a conditional format per instance on the cell it names (red for an error,
+* on the hidden list sheet (the reader never reads it): one flag cell (1/0) per instance; one row
+  per *group* — a check on one field, or on one table column — with its rule, severity, how many of
+  its cells are flagged and its message at the first of them; the per-row helpers of each table
+  (the 一级/二级 a row continues, the parsed 指标值); the word lists the formulas look up;
+* on the form sheet: a conditional format per group on the cells it names (red for an error,
   yellow for a warning: :data:`xltools.rules.SEVERITY_COLOURS`), and the 自查 block in the column
-  right of the form, at the top (outside the print area, on rows whose labels read their values to
-  the left or have none): ``本表自查：错误 2 处，警告 3 处`` and the first messages, recomputed live.
+  right of the form, at the top (outside the print area; the counts in the title row, the messages
+  merged down to the first table, so the label reader finds no new text right of any label):
+  ``本表自查：错误 2 处，警告 3 处`` and the first messages, recomputed live.
 
 Nothing here refuses input: data validation stays for types and lists.
 """
@@ -122,6 +124,10 @@ def rendered_codes() -> tuple[str, ...]:
 
 
 def quoted(sheet: str) -> str:
+    """``sheet!`` for a reference, in quotes only where Excel needs them (``申报表!``, ``_lists!``)."""
+    if (re.fullmatch(r"[^\W\d]\w*", sheet) and not re.search(r"\d", sheet)
+            and sheet.upper() not in ("R", "C", "TRUE", "FALSE")):
+        return sheet + "!"
     return "'" + sheet.replace("'", "''") + "'!"
 
 
@@ -140,7 +146,7 @@ class Instance:
     rule: str
     severity: str
     cell: str            # A1 on the form sheet: the cell the finding names
-    message: str
+    message: str         # its group's message; {ref} and {n} (the first flagged cell, its row) left open
     condition: str       # the formula (no leading "="), true when the rule is broken
     check: int           # index of the check in selfcheck.toml
     row: int = -1        # 0-based form row and column (for the formats)
@@ -151,7 +157,8 @@ class Instance:
 @dataclass
 class Plan:
     """What :func:`render` writes: ``cells`` on the list sheet ((row, col) → formula with "=" or a
-    value), the instances (in list order: errors first), and the block's cells."""
+    value), the instances (errors first, then in file and cell order; instance k's flag is in
+    row ``FIRST + k`` of ``flag_col``), their groups, and the block's cells."""
 
     spec: FormSpec
     base: int                                   # first list-sheet column of the live check
