@@ -2,8 +2,9 @@
 
 :class:`SheetWriter` lays out one form sheet (labels, inputs, totals, the indicator table).
 With ``editable=True`` it is a template: yellow unlocked inputs with data validation and input
-prompts, dropdowns from a hidden list sheet, conditional highlighting of empty required cells,
-and sheet + workbook-structure protection. With ``editable=False`` it writes a filled,
+prompts, dropdowns from a hidden list sheet, the live 自查 (:mod:`xltools.livecheck`: the review
+rules as formulas, marking the cells they name and counting them beside the form), and sheet +
+workbook-structure protection. With ``editable=False`` it writes a filled,
 read-only copy of a form (the per-project sheets of a 汇总表). The reader reads both.
 """
 
@@ -175,6 +176,7 @@ class SheetWriter:
                  lists: ListSheet | None = None, styles: Styles | None = None):
         self.wb, self.spec, self.editable, self.lists = wb, spec, editable, lists
         self.st = styles or Styles(wb, editable)
+        self.live = None   # the live check's plan (xltools.livecheck.Plan), once a template is written
 
     def rows_for(self, values: dict | None, table: Table, rows: int | None, carried=frozenset()) -> int:
         """Sheet rows of ``table``: its pre-printed rows, then at least ``min_rows`` open rows
