@@ -152,6 +152,7 @@ class Instance:
     row: int = -1        # 0-based form row and column (for the formats)
     col: int = -1
     index: int = 0       # the table row (0-based) of a table column's cell
+    table: str | None = None   # … and its table
 
 
 @dataclass
@@ -381,7 +382,7 @@ class _Renderer:
                     ctx = {"_table": t, "_i": i, "_row": t.row(i), "_cell": self.form + local(t.row(i), c.col)}
                     words = {"ref": "{ref}", "n": "{n}", "table": t.label}
                     out.append(Instance(check.rule, severity, a1(t.row(i), c.col), self.sub(check.message, words),
-                                        self.sub(check.formula, ctx), k, t.row(i), c.col, i))
+                                        self.sub(check.formula, ctx), k, t.row(i), c.col, i, t.key))
                     continue
                 for c in t.columns:
                     if check.roles and c.role not in check.roles:
@@ -401,7 +402,7 @@ class _Renderer:
                                "_list": c.list}
                         words = {"ref": "{ref}", "n": "{n}", "label": c.name, "_table": t}
                         out.append(Instance(check.rule, severity, a1(r, c.col), self.sub(check.message, words),
-                                            self.sub(check.formula, ctx), k, r, c.col, i))
+                                            self.sub(check.formula, ctx), k, r, c.col, i, t.key))
         order = {s: i for i, s in enumerate(SHOWN)}
         return sorted(out, key=lambda x: order[x.severity])   # stable: file order, then cell order
 
@@ -426,11 +427,16 @@ class _Renderer:
             plan.cells[(r, cols["severity"])] = x.severity
             plan.cells[(r, cols["count"])] = f"=SUM({span})"
             plan.cells[(r, cols["run"])] = f"=N({local(r - 1, cols['run'])})+IF({count}>0,1,0)"
+            # {n}: the row's number as validate counts it (filled rows only: helper "k")
+            k = self.helpers.get(x.table, {}).get("k") if x.table else None
+            y = plan.instances[b]
+            rows = f"{local(FIRST + x.index, k)}:{local(FIRST + y.index, k)}" if k is not None else None
             if a == b:
-                refs = {"ref": f'"{x.cell}"', "n": str(x.index + 1)}
+                refs = {"ref": f'"{x.cell}"', "n": local(FIRST + x.index, k) if k is not None else str(x.index + 1)}
             else:
                 first = f"MATCH(1,{span},0)"
-                refs = {"ref": f'"{col_letter(x.col)}"&({x.row}+{first})', "n": f"({x.index}+{first})"}
+                refs = {"ref": f'"{col_letter(x.col)}"&({x.row}+{first})',
+                        "n": f"INDEX({rows},{first})" if rows else f"({x.index}+{first})"}
             text = _pieces(x.message, refs) + f'&IF({count}>1,{_pieces(also, {"n": count})},"")'
             plan.cells[(r, cols["message"])] = f'=IF({count}=0,"",{text})'
         last = FIRST + max(len(plan.groups), 1) - 1
@@ -460,11 +466,13 @@ class _Renderer:
 
 
 def _groups(items: list[Instance]) -> list[tuple[int, int]]:
-    """Runs of instances of one check on one column, on consecutive rows: (first, last) index."""
+    """Runs of instances of one check on one table column, on consecutive rows: (first, last)
+    index. A field is a group of its own (its message names it)."""
     out, k = [], 0
     while k < len(items):
         x, j = items[k], k
-        while (j + 1 < len(items) and items[j + 1].check == x.check and items[j + 1].col == x.col
+        while (j + 1 < len(items) and x.table is not None and items[j + 1].table == x.table
+               and items[j + 1].check == x.check and items[j + 1].col == x.col
                and items[j + 1].row == items[j].row + 1):
             j += 1
         out.append((k, j))

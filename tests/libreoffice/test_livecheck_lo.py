@@ -136,8 +136,8 @@ UNIT_DEFECT = dict(UNIT_OK, **{
                                ("产出指标", "数量指标", "服务人数", "≤0(人)"),
                                ("效益指标", "数量指标", "带动就业", "≥3(人)"),
                                ("产出指标", "数量指标", "服务人数", "≥5(人)"),
-                               ("满意度指标", "服务对象满意度指标", "满意度", "≥95(次)"),
-                               ("效益指标", "社会效益指标", "", "")),
+                               ("满意度指标", "服务对象满意度指标", "满意度", "≥95(次)")) + [{}] + _rows(UT,
+                               ("效益指标", "社会效益指标", "", "")),   # after a blank row: 第 12 行 for validate
 })
 
 SE_DEFECT = {
@@ -229,11 +229,15 @@ def flagged(path: Path, kind: str, variant=None) -> dict[tuple[str, str], str]:
     return {(x.rule, x.cell): x.severity for x in plan.flagged(values)}
 
 
-def named(path: Path) -> dict[tuple[str, str], str]:
-    """(rule, cell) → severity of every finding of `xltools validate` for the rendered rules."""
+def _findings(path: Path) -> list:
     report = validate_paths([path])
     assert not report.unreadable
-    return {(f.rule, f.cell): f.severity for f in report.findings if f.rule in CODES}
+    return [f for f in report.findings if f.rule in CODES]
+
+
+def named(path: Path) -> dict[tuple[str, str], str]:
+    """(rule, cell) → severity of every finding of `xltools validate` for the rendered rules."""
+    return {(f.rule, f.cell): f.severity for f in _findings(path)}
 
 
 def _layout(case):
@@ -280,17 +284,26 @@ def test_counts_and_messages_equal_validate(filled, case):
     else:
         assert counts == f"本表自查：错误 {errors} 处，警告 {warnings} 处"
     plan = _plan(filled[case], *_layout(case))
-    groups = []
+    groups, fields = [], set()
     for a, b in plan.groups:
         hit = [x.cell for x in plan.instances[a:b + 1] if (x.rule, x.cell) in want]
         if hit:
             groups.append(hit)
+            if plan.instances[a].table is None:
+                fields.add(hit[0])
     lines = text.split("\n")
     assert lines[-1] == conf.block.note
     shown = groups[:conf.shown]
     listed = lines[:len(shown)]
+    messages = {f.cell: f.message for f in _findings(filled[case])}
     for line, hit in zip(listed, shown):
         assert line.startswith(hit[0] + "："), (line, hit)
+        name = re.search(r"「([^」]+)」", line)
+        if hit[0] in fields and name:   # a field's message names that field, as validate's does
+            assert name.group(1) in messages[hit[0]], (line, messages[hit[0]])
+        row = re.search(r"第 (\d+) 行", line)
+        if row:   # a table row is numbered as validate numbers it (filled rows only)
+            assert f"第 {row.group(1)} 行" in messages[hit[0]], (line, messages[hit[0]])
         assert line.endswith(conf.block.also.format(n=len(hit))) == (len(hit) > 1), line
     more = errors + warnings - sum(map(len, shown))
     if more:
