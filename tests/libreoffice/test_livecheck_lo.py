@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from functools import cache
 from pathlib import Path
 
 import openpyxl
@@ -229,6 +230,7 @@ def flagged(path: Path, kind: str, variant=None) -> dict[tuple[str, str], str]:
     return {(x.rule, x.cell): x.severity for x in plan.flagged(values)}
 
 
+@cache
 def _findings(path: Path) -> list:
     report = validate_paths([path])
     assert not report.unreadable
