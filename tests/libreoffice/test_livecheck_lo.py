@@ -85,7 +85,8 @@ PT_DEFECT = {
                   ("效益指标", "社会效益指标", "服务能力", ""),
                   ("乱一级", "数量指标", "其他一", "提升"),
                   ("", "", "其他二", "及时"),        # continues the group above: 一级 乱一级 again
-                  ("效益指标", "", "其他三", "提升")),  # a new 一级: its empty 二级 is not continued
+                  ("效益指标", "", "其他三", "提升"),   # a new 一级: its empty 二级 is not continued
+                  ("", "", " ", "")),                  # only a space: a blank row to the reader
 }
 # What validate names for the rendered rules on PT_DEFECT (by hand, from FORMS.md and rules.py).
 PT_DEFECT_EXPECTED = {
