@@ -2,8 +2,9 @@
 
 :class:`SheetWriter` lays out one form sheet (labels, inputs, totals, the indicator table).
 With ``editable=True`` it is a template: yellow unlocked inputs with data validation and input
-prompts, dropdowns from a hidden list sheet, conditional highlighting of empty required cells,
-and sheet + workbook-structure protection. With ``editable=False`` it writes a filled,
+prompts, dropdowns from a hidden list sheet, the live 自查 (:mod:`xltools.livecheck`: the review
+rules as formulas, marking the cells they name and counting them beside the form), and sheet +
+workbook-structure protection. With ``editable=False`` it writes a filled,
 read-only copy of a form (the per-project sheets of a 汇总表). The reader reads both.
 """
 
@@ -139,7 +140,7 @@ class ListSheet:
 
     def __init__(self, wb: xlsxwriter.Workbook, spec: FormSpec):
         self.ranges: dict[str, str] = {}
-        ws = wb.add_worksheet(LISTS_SHEET)
+        self.ws = ws = wb.add_worksheet(LISTS_SHEET)
         columns: list[tuple[str, tuple[str, ...], str | None]] = [(k, v, None) for k, v in spec.lists.items()]
         if spec.hierarchy:
             columns.append((LEVEL1_LIST, spec.hierarchy.level1, None))
@@ -155,6 +156,7 @@ class ListSheet:
             self.ranges[name] = "=" + ref
             if defined:
                 wb.define_name(defined, "=" + ref)
+        self.width = len(columns)   # the live 自查 (xltools.livecheck) writes its cells right of the lists
         ws.hide()
         ws.protect("", {"select_locked_cells": True})
 
@@ -174,6 +176,7 @@ class SheetWriter:
                  lists: ListSheet | None = None, styles: Styles | None = None):
         self.wb, self.spec, self.editable, self.lists = wb, spec, editable, lists
         self.st = styles or Styles(wb, editable)
+        self.live = None   # the live check's plan (xltools.livecheck.Plan), once a template is written
 
     def rows_for(self, values: dict | None, table: Table, rows: int | None, carried=frozenset()) -> int:
         """Sheet rows of ``table``: its pre-printed rows, then at least ``min_rows`` open rows
@@ -231,6 +234,10 @@ class SheetWriter:
         for table in spec.tables:
             last = max(last, self._write_table(ws, self.placed[table.key], values, carried))
         self.heights.apply(ws)
+        if self.editable and self.lists is not None:
+            from .livecheck import render  # the rules as formulas: formats on the cells, the 自查 block
+
+            self.live = render(self, ws)
         if self.editable:
             ws.protect("", {"format_cells": False, "format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -351,9 +358,7 @@ class SheetWriter:
     def _validate_field(self, ws, f: Field, a: Area) -> None:
         opts = self._validation_for(f.type, f.list, f.name)   # the name: 「年度」, not the printed 「年度)」
         self._dv(ws, (a.row, a.col, a.row, a.col), opts, f.name, f.prompt)
-        if f.required:
-            ws.conditional_format(a.row, a.col, a.row, a.col, {
-                "type": "formula", "criteria": f"=LEN(TRIM({a.ref}))=0", "format": self.st.missing})
+        # An empty required field is marked by the live check (xltools.livecheck, rule "required").
 
     def _validate_table(self, ws, table: Table, first: int, last: int, carried) -> None:
         cols = [c.col for c in table.columns]
@@ -368,12 +373,7 @@ class SheetWriter:
             else:
                 opts = self._validation_for(c.type, c.list, c.label)
             self._dv(ws, (first, c.col, last, c.col), opts, c.label, c.prompt)
-            open_from = first + len(table.preprinted)   # a pre-printed row's open cells are optional
-            if c.required and open_from <= last:
-                ref = f"{c.letter}{open_from + 1}"
-                ws.conditional_format(open_from, c.col, last, c.col, {
-                    "type": "formula", "format": self.st.missing,
-                    "criteria": f"=AND(COUNTA(${lo}{open_from + 1}:${hi}{open_from + 1})>0,LEN(TRIM({ref}))=0)"})
+            # An empty required cell of a filled row is marked by the live check (xltools.livecheck).
         for rule in table.highlights:
             formula = rule
             for c in table.columns:
