@@ -64,13 +64,13 @@ def fill_cells(form: dict) -> list[list]:
 
 
 def input_refs() -> list[str]:
-    refs = [f.ref for f in SPEC.inputs]
+    refs = [SPEC.area(f, TABLE.min_rows).ref for f in SPEC.inputs]   # 填报说明 sits below the table
     refs += [TABLE.cell(i, c.key) for i in range(TABLE.min_rows) for c in TABLE.columns]
     return refs
 
 
 def label_refs() -> list[str]:
-    return [f.label_area.ref for f in SPEC.fields] + [t.area.ref for t in SPEC.texts] + [f.ref for f in SPEC.totals]
+    return [SPEC.label_area(f, TABLE.min_rows).ref for f in SPEC.fields] + [t.area.ref for t in SPEC.texts] + [f.ref for f in SPEC.totals]
 
 
 def zero_cached_formula_values(src: Path, dst: Path) -> None:

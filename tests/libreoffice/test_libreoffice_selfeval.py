@@ -45,8 +45,9 @@ def staff_columns() -> list:
 
 def test_staff_inputs_are_what_the_brief_names():
     """The spec-derived staff inputs are exactly: 全年预算数/全年执行数 of the three part rows,
-    实际完成情况, and per indicator 实际完成值, 分值, 得分, 偏差原因分析及改进措施."""
-    want = {f"项目资金.{line}.{col}" for line in LINES for col in ("全年预算数", "全年执行数")} | {"实际完成情况"}
+    实际完成情况, 填报说明 (issue 15: the unit's answer to a warning, below the table), and per
+    indicator 实际完成值, 分值, 得分, 偏差原因分析及改进措施."""
+    want = {f"项目资金.{line}.{col}" for line in LINES for col in ("全年预算数", "全年执行数")} | {"实际完成情况", "填报说明"}
     assert {f.key for f in staff_fields()} == want
     assert [c.key for c in staff_columns()] == ["实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
     assert len(TARGETS) == len(SOURCE) == 3
@@ -69,7 +70,7 @@ def fill_cells(form: dict) -> list[list]:
 
 def staff_refs(n: int) -> list[str]:
     """Every cell staff may type into (typed or left empty)."""
-    return [f.ref for f in staff_fields()] + [TABLE.cell(i, c.key) for i in range(n) for c in staff_columns()]
+    return [SPEC.area(f, n).ref for f in staff_fields()] + [TABLE.cell(i, c.key) for i in range(n) for c in staff_columns()]
 
 
 def carried_refs(n: int) -> list[str]:
