@@ -31,6 +31,15 @@ class Report:
     """What `xltools validate` prints: every finding, and what was read.
 
     ``to_frame()`` gives the findings as a table; ``repr()`` only counts them.
+
+    ``forms``: every form read, in file order. From a batch (``BATCH_MIN`` = 16 files on, as the
+    CLI reads a folder) they are *slim* (:func:`slim`), so that 100,000 forms never sit in one
+    process: ``file``, ``sheet``, ``kind``, ``variant``, ``spec`` and ``identity()`` work, and so do
+    ``spec.value(form.data, role)`` for the identity, ``group_by`` and role fields (项目名称,
+    实施单位, 年度 …) and the cells of those fields; the rest of ``data`` (amounts, indicator
+    values, cell maps) is not kept — read a form with :func:`xltools.read_workbook` for all of
+    it. A few files (and a run with ``against``) keep whole forms. ``validate_forms(forms)``
+    works on whole forms only.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -286,15 +295,23 @@ def validate_forms(forms: list[Form], profile=None) -> list[Finding]:
     ``national``)."""
     if not forms:
         return []  # nothing was readable: no need to import pandas (0.6 s)
-    import pandas as pd
-
-    from .batchrules import check_batch
-    from .content import check_form
-    from .profiles import load_profile, load_vocab
+    from .profiles import load_profile
 
     profile = load_profile(profile)
-    vocab = load_vocab()
+    return profile.apply(form_findings(forms, profile) + batch_findings(forms, profile))
 
+
+def form_findings(forms: list[Form], profile) -> list[Finding]:
+    """The findings of each form on its own (pandera schemas, cross-field and content rules),
+    not yet at the profile's severities; what a reading worker computes for its chunk."""
+    if not forms:
+        return []
+    import pandas as pd
+
+    from .content import check_form
+    from .profiles import load_vocab
+
+    vocab = load_vocab()
     out: list[Finding] = []
     by_layout: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for i, form in enumerate(forms):
@@ -330,9 +347,64 @@ def validate_forms(forms: list[Form], profile=None) -> list[Finding]:
         for i in idx:
             out.extend(_cross_field(forms[i], spec))
             out.extend(check_form(forms[i], spec, vocab, profile))
-    out.extend(duplicate_projects(forms))
-    out.extend(check_batch(forms, vocab, profile))
-    return profile.apply(out)
+    return out
+
+
+def batch_findings(forms: list[Form], profile) -> list[Finding]:
+    """The rules across forms (duplicates, near-duplicates, name variants): they need only what
+    :func:`slim` keeps of each form."""
+    from .batchrules import check_batch
+    from .profiles import load_vocab
+
+    return duplicate_projects(forms) + check_batch(forms, load_vocab(), profile)
+
+
+def slim(form: Form, vocab=None) -> Form:
+    """What a report keeps of a form read in a batch: its file, sheet, kind and variant, the
+    values (and cells) of its identity, ``group_by`` and role fields and of the budget field
+    the batch rules compare, and of its tables only the columns those rules read (三级指标 and
+    指标值; a sub-project's name). Enough for :meth:`Report.summaries`, the rules across forms
+    and grouping in merge; not for writing the form again."""
+    from .read import _set
+
+    if vocab is None:
+        from .profiles import load_vocab
+
+        vocab = load_vocab()
+    spec = form.spec
+    src = form.data
+    data: dict = {}
+    cells: dict = {}
+    paths = [tuple(k.split(".")) for k in (*spec.identity, *spec.group_by)]
+    paths += [f.path for f in spec.fields if f.role]
+    kw = vocab.kinds.get(form.kind)
+    if kw is not None and kw.budget:
+        try:
+            paths.append(spec.field(kw.budget).path)
+        except KeyError:
+            pass
+    for p in dict.fromkeys(paths):
+        _set(data, p, get_path(src, p))
+        if p in form.cells:
+            cells[p] = form.cells[p]
+    columns: dict[str, list[str]] = defaultdict(list)
+    table = spec.indicators
+    if table is not None and table.target is not None:
+        columns[table.key] += [table.key_of("level3"), table.target.key]
+    if kw is not None and kw.subprojects and kw.subproject_name:
+        columns[kw.subprojects].append(kw.subproject_name)
+    for key, cols in columns.items():
+        rows = src.get(key)
+        if not isinstance(rows, list):
+            data[key] = rows
+            continue
+        data[key] = [{c: row.get(c) for c in cols} if isinstance(row, dict) else row for row in rows]
+        for r in range(len(rows)):
+            for c in cols:
+                cell = form.cells.get((key, r, c))
+                if cell is not None:
+                    cells[(key, r, c)] = cell
+    return Form(form.kind, data, form.file, form.sheet, cells=cells, variant=form.variant)
 
 
 def labels(spec: FormSpec, table=None) -> dict:
@@ -646,7 +718,29 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
 
     ``profile``: the review profile (``national`` by default, ``shanghai``, or a .toml path) that
     decides which rules run, their severity and the 审核结论 of each form (:meth:`Report.summaries`).
+
+    A batch (from ``BATCH_MIN`` files on, without ``against``) is validated where it is read, a
+    chunk at a time, and ``Report.forms`` holds slim forms (:func:`slim`); see :class:`Report`.
     """
+    return validate_inputs(paths, progress=progress, against=against, profile=profile)
+
+
+BATCH_MIN = 16                 # from this many files on: validated per chunk, slim forms kept
+CHUNK_MIN, CHUNK_MAX = 32, 256
+
+
+def chunk_size(n_files: int, jobs: int) -> int:
+    """Files a reading worker reads and validates at once: about four chunks per worker, 32–256
+    (a chunk's pandera pass has a fixed cost of a few ms; a large chunk idles the other worker
+    at the end)."""
+    return max(CHUNK_MIN, min(CHUNK_MAX, -(-n_files // (max(1, jobs) * 4))))
+
+
+def validate_inputs(paths, progress=None, against: Iterable[str | Path] = (), profile=None, *,
+                    full: bool = False, spool=None) -> Report:
+    """:func:`validate_paths`, with the internal choices: ``full`` keeps every form whole (as a
+    few files always are); ``spool(form, blob)`` is called in file order with each slim form and
+    its pickled (kind, variant, file, sheet, data) — how merge writes groups it never holds."""
     from .profiles import load_profile
 
     profile = load_profile(profile)   # a bad profile stops here, before anything is read
@@ -655,17 +749,127 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
     if against:
         expand_paths(against)   # a typo there is found before anything is read
     inputs = expand_paths(paths)
-    results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
-    report = collect(progress.track(results, "读取", len(inputs)))
-    report.ignored = list(inputs.ignored)
-    report.profile = profile
-    with progress.phase(f"审核 {len(report.forms):,} 个表单"):
-        report.findings.extend(validate_forms(report.forms, profile))
-        if against:
-            report.findings.extend(_against(report, against))
+    batched = (spool is not None or len(inputs) >= BATCH_MIN) and not against and not full
+    if not batched:
+        results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
+        report = collect(progress.track(results, "读取", len(inputs)))
+        report.ignored = list(inputs.ignored)
+        report.profile = profile
+        with progress.phase(f"审核 {len(report.forms):,} 个表单"):
+            report.findings.extend(validate_forms(report.forms, profile))
+            if against:
+                report.findings.extend(_against(report, against))
+        if spool is not None:
+            import pickle
+
+            for form in report.forms:
+                spool(form, pickle.dumps(_spooled(form), protocol=pickle.HIGHEST_PROTOCOL))
+    else:
+        per_form: list[Finding] = []
+        results = _validated(inputs.items, profile, per_form, spool)
+        report = collect(progress.track(results, "读取并审核", len(inputs)))
+        report.ignored = list(inputs.ignored)
+        report.profile = profile
+        with progress.phase(f"跨表审核 {len(report.forms):,} 个表单"):
+            report.findings.extend(per_form)
+            report.findings.extend(batch_findings(report.forms, profile))
     report.findings = profile.apply(report.findings)
     report.findings = sort_findings(report.findings, report.files)
     return report
+
+
+def _spooled(form: Form) -> tuple:
+    return (form.kind, form.variant, form.file, form.sheet, form.data)
+
+
+def unspool(blob: bytes) -> Form:
+    """A form :func:`validate_inputs` spooled (its data, for writing it again)."""
+    import pickle
+
+    kind, variant, file, sheet, data = pickle.loads(blob)
+    return Form(kind, data, file, sheet, variant=variant)
+
+
+def _validate_chunk(args) -> tuple[list, list[Finding]]:
+    """Read and validate a chunk of files in a worker: per file its result (slim forms, with
+    their pickled whole data when ``spooling``), and the chunk's findings."""
+    import pickle
+
+    from .profiles import load_vocab
+    from .read import read_one
+
+    items, profile, spooling = args
+    results, forms = [], []
+    for item in items:
+        res = read_one(*item)
+        results.append(res)
+        if isinstance(res, ReadResult):
+            forms.extend(res.forms)
+    findings = form_findings(forms, profile)
+    vocab = load_vocab()
+    out = []
+    for res in results:
+        if isinstance(res, ReadResult) and res.forms:
+            blobs = ([pickle.dumps(_spooled(f), protocol=pickle.HIGHEST_PROTOCOL) for f in res.forms]
+                     if spooling else None)
+            res.forms = [slim(f, vocab) for f in res.forms]
+            out.append((res, blobs))
+        else:
+            out.append((res, None))
+    return out, findings
+
+
+def _validated(items: list, profile, per_form: list[Finding], spool):
+    """Each file's result (slim forms) in order, read and validated a chunk at a time — in
+    worker processes for a batch; the chunks' findings go to ``per_form``. A worker that dies on
+    a file costs only that file (the chunk is read again, one file per process)."""
+    jobs = default_jobs(len(items))
+    size = chunk_size(len(items), jobs)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    spooling = spool is not None
+
+    def emit(out, findings):
+        per_form.extend(findings)
+        for res, blobs in out:
+            if blobs is not None:
+                for form, blob in zip(res.forms, blobs):
+                    spool(form, blob)
+            yield res
+
+    if jobs <= 1:
+        for chunk in chunks:
+            yield from emit(*_validate_chunk((chunk, profile, spooling)))
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .pool import context, executor
+
+    ctx = context()
+    done = 0
+    try:
+        with executor(min(jobs, len(chunks)), ctx) as pool:
+            for got in pool.map(_validate_chunk, [(c, profile, spooling) for c in chunks]):
+                done += 1
+                yield from emit(*got)
+        return
+    except BrokenProcessPool:
+        pass
+    for chunk in chunks[done:]:
+        try:
+            with executor(1, ctx) as pool:
+                got = pool.submit(_validate_chunk, (chunk, profile, spooling)).result()
+            yield from emit(*got)
+            continue
+        except BrokenProcessPool:
+            pass
+        for item in chunk:   # the culprit is in this chunk: one file per process
+            try:
+                with executor(1, ctx) as pool:
+                    got = pool.submit(_validate_chunk, ([item], profile, spooling)).result()
+                yield from emit(*got)
+            except BrokenProcessPool:
+                yield UnreadableFile(item[0], Rule.FILE_UNREADABLE.code,
+                                     Rule.FILE_UNREADABLE.format(reason="读取时解析程序异常终止，文件可能已损坏或被恶意构造"))
 
 
 def _import_validation_libraries() -> None:
