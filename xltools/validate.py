@@ -339,8 +339,8 @@ def schema(kind: str, table: str | None = None, variant: str | None = None):
         from xltools.validate import frame
 
         forms = [f for r in xltools.read_paths(["收回/"]) for f in getattr(r, "forms", [])]
-        df = frame(forms, "绩效指标")
-        xltools.schema("project-target", "绩效指标").validate(df, lazy=True)
+        df = frame(forms, table)          # table: a table's key, e.g. the indicator table's
+        xltools.schema(kind, table).validate(df, lazy=True)
     """
     spec = load_spec(kind, variant)
     if table is None:
@@ -586,9 +586,20 @@ def slim(form: Form, vocab=None) -> Form:
     return Form(form.kind, data, form.file, form.sheet, cells=cells, variant=form.variant)
 
 
+_LABELS: dict[tuple, tuple] = {}
+
+
 def labels(spec: FormSpec, table=None) -> dict:
     """The words of a kind that messages use: its column names by role, its table, its unit."""
     table = table if table is not None else spec.indicators
+    key = (id(spec), None if table is None else table.key)
+    got = _LABELS.get(key)
+    if got is None or got[0] is not spec:
+        got = _LABELS[key] = (spec, _labels(spec, table))
+    return dict(got[1])
+
+
+def _labels(spec: FormSpec, table) -> dict:
     kw = {"money_unit": spec.money_unit, "kind": spec.short_name}
     if table is not None:
         kw["table"] = table.label
@@ -614,6 +625,16 @@ def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -
                    choices="、".join(spec.choices(f.list)) if f.list else "")
 
 
+_COLUMN_CODES: dict[int, tuple] = {}
+
+
+def _column_codes(table) -> frozenset:
+    got = _COLUMN_CODES.get(id(table))
+    if got is None or got[0] is not table:
+        got = _COLUMN_CODES[id(table)] = (table, frozenset(code for c in table.columns for code in TYPES[c.type].checks))
+    return got[1]
+
+
 def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: str | None) -> Finding:
     row = form.data[table.key][r]
     L1, L2, L3 = (table.key_of(x) for x in ("level1", "level2", "level3"))
@@ -627,7 +648,7 @@ def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: 
         rule = Rule.VALUE_EMPTY if target is not None and key == target.key else Rule.TABLE_REQUIRED
         return finding(rule, form.file, form.sheet, cell, n=r + 1, label=table.column(key).name, name=name,
                        **words)
-    if column is not None and check in {code for c in table.columns for code in TYPES[c.type].checks}:
+    if column is not None and check in _column_codes(table):
         c = table.column(column)
         rule = BY_CODE[check]
         return finding(rule, form.file, form.sheet, form.cells[(table.key, r, column)], label=c.name,
