@@ -340,10 +340,14 @@ def validate(
     from .validate import validate_paths
 
     report = validate_paths(paths, progress=_progress(quiet), against=against or (), profile=_profile(profile))
+    # Streamed in pieces (100,000 forms make ~100 MB of report): the same bytes as the whole text.
     if format is ReportFormat.json:
-        _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
+        for piece in _batched(report_json_pieces(report)):
+            _out(piece, utf8=True)
     else:
-        _out(format_report(report, quiet=quiet) + "\n")
+        for piece in _batched(report_lines(report, quiet=quiet), "\n"):
+            _out(piece)
+        _out("\n")
     if format is ReportFormat.json or quiet or not sys.stdout.isatty():
         _err(summary_line(report))   # the report went to a file or a program: the person still sees this
     raise typer.Exit(report.exit_code)
@@ -361,6 +365,43 @@ def report_json(report) -> dict:
     return {"profile": {"name": p.name, "title": p.title} if p is not None else None,
             "forms": report.summaries(),
             "findings": [f.to_dict() for f in report.findings]}
+
+
+def _indented(obj, depth: int) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * depth)
+
+
+def report_json_pieces(report):
+    """:func:`report_json` as ``json.dumps(..., ensure_ascii=False, indent=2) + "\\n"``, in pieces
+    (the findings one by one, never the whole text in memory)."""
+    p = report.profile
+    yield '{\n  "profile": ' + _indented({"name": p.name, "title": p.title} if p is not None else None, 1)
+    for key, items in (("forms", report.summaries()), ("findings", (f.to_dict() for f in report.findings))):
+        yield f',\n  "{key}": '
+        first = True
+        for item in items:
+            yield ("[\n    " if first else ",\n    ") + _indented(item, 2)
+            first = False
+        yield "[]" if first else "\n  ]"
+    yield "\n}\n"
+
+
+def _batched(pieces, sep: str = "", size: int = 1 << 16):
+    """Pieces joined (with ``sep``) into writes of about ``size`` characters."""
+    buf: list[str] = []
+    n = 0
+    first = True
+    for piece in pieces:
+        if not first and sep:
+            buf.append(sep)
+        first = False
+        buf.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield "".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield "".join(buf)
 
 
 TAGS = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -386,6 +427,11 @@ def _conclusions(summaries: list[dict]) -> str:
 def format_report(report, quiet: bool = False) -> str:
     """The text report, grouped by file, each file with its forms' 审核结论. ``quiet``: only the
     files with errors, their errors, and the summary."""
+    return "\n".join(report_lines(report, quiet))
+
+
+def report_lines(report, quiet: bool = False):
+    """The lines of :func:`format_report`, one at a time."""
     by_file: dict[str, list] = {f: [] for f in report.files}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
@@ -393,7 +439,6 @@ def format_report(report, quiet: bool = False) -> str:
     by_file_summary: dict[str, list] = {}
     for s in summaries:
         by_file_summary.setdefault(s["file"], []).append(s)
-    lines = []
     for file, items in by_file.items():
         if quiet:
             items = [f for f in items if f.is_error]
@@ -405,23 +450,23 @@ def format_report(report, quiet: bool = False) -> str:
         ni = len(items) - ne - nw
         hint = f"，提示 {ni} 条" if ni else ""
         if not ne and not nw:
-            lines.append(f"{PASS} {file}：通过{hint}{grade}")
+            yield (f"{PASS} {file}：通过{hint}{grade}")
         else:
-            lines.append(f"{FAIL} {file}：错误 {ne} 条，警告 {nw} 条{hint}{grade}" if ne else
+            yield (f"{FAIL} {file}：错误 {ne} 条，警告 {nw} 条{hint}{grade}" if ne else
                          f"{WARN} {file}：警告 {nw} 条{hint}{grade}")
         for f in items:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-            lines.append(f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})")
+            yield (f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})")
     for file, why in [] if quiet else report.skipped:
-        lines.append(f"- {file}：已跳过（{why}）")
+        yield (f"- {file}：已跳过（{why}）")
     if report.ignored and not quiet:
-        lines.append(f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
+        yield (f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
     bad = len(report.files_with_errors())
     total = len(report.files) + len(report.skipped) + len(report.ignored)
     extra = "，".join(([f"跳过 {len(report.skipped)} 个"] if report.skipped else [])
                      + ([f"忽略 {len(report.ignored)} 个临时文件"] if report.ignored else []))
     infos = f"，提示 {len(report.infos)} 条" if report.infos else ""
-    lines.append(f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
+    yield (f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
                  f"警告 {len(report.warnings)} 条{infos}；{bad} 个文件需要退回修改。")
     grades: dict[str, int] = {}
     for s in summaries:
@@ -431,10 +476,9 @@ def format_report(report, quiet: bool = False) -> str:
     if grades:
         line += ("；" if line else "") + "审核结论：" + "，".join(f"{g} {n}" for g, n in grades.items())
     if line:
-        lines.append(line + "。")
+        yield (line + "。")
     if not report.forms:
-        lines.append("没有找到可读取的表单。")
-    return "\n".join(lines)
+        yield ("没有找到可读取的表单。")
 
 
 @app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每类表、每个实施单位和年度一个汇总表）")
