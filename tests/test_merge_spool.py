@@ -58,6 +58,7 @@ def test_batch_report_keeps_slim_forms(tmp_path):
     assert form.spec.value(form.data, "name") == "测试项目03"
     assert form.identity() == ("测试项目03", "上海市松江区九里亭街道社区党群服务中心", 2026)
     assert "年度总体目标" not in form.data        # not kept: not what cross-file rules read
+    assert "绩效指标" not in form.data and len(form.indicator_pairs) == 8 * 6   # 6 indicators, as digests
     assert [s["name"] for s in report.summaries()][:2] == ["测试项目00", "测试项目01"]
 
 

@@ -267,12 +267,23 @@ def _write_all(jobs: list[tuple[Path, str, list[int]]], workers: int, progress=S
         for _ in progress.track((_write_spooled(job) for job in jobs), what, len(jobs)):
             pass
         return
-    from .pool import context, executor
+    import gc
+
+    from .pool import context, executor, forking
 
     order = sorted(jobs, key=lambda j: -len(j[2]))
-    with executor(min(workers, len(jobs)), context()) as pool:
-        for _ in progress.track(pool.map(_write_spooled, order), what, len(jobs)):
-            pass
+    ctx = context()
+    frozen = forking(ctx)
+    if frozen:   # forked writers share the parent's report instead of copying it page by page (gc)
+        gc.collect()
+        gc.freeze()
+    try:
+        with executor(min(workers, len(jobs)), ctx) as pool:
+            for _ in progress.track(pool.map(_write_spooled, order), what, len(jobs)):
+                pass
+    finally:
+        if frozen:
+            gc.unfreeze()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -541,8 +541,8 @@ def batch_findings(forms: list[Form], profile) -> list[Finding]:
 def slim(form: Form, vocab=None) -> Form:
     """What a report keeps of a form read in a batch: its file, sheet, kind and variant, the
     values (and cells) of its identity, ``group_by`` and role fields and of the budget field
-    the batch rules compare, and of its tables only the columns those rules read (三级指标 and
-    指标值; a sub-project's name). Enough for :meth:`Report.summaries`, the rules across forms
+    the batch rules compare, a sub-project's name, and the digests of its (三级指标, 指标值) pairs
+    (``indicator_pairs``) instead of its indicator rows. Enough for :meth:`Report.summaries`, the rules across forms
     and grouping in merge; not for writing the form again."""
     from .read import _set
 
@@ -567,9 +567,6 @@ def slim(form: Form, vocab=None) -> Form:
         if p in form.cells:
             cells[p] = form.cells[p]
     columns: dict[str, list[str]] = defaultdict(list)
-    table = spec.indicators
-    if table is not None and table.target is not None:
-        columns[table.key] += [table.key_of("level3"), table.target.key]
     if kw is not None and kw.subprojects and kw.subproject_name:
         columns[kw.subprojects].append(kw.subproject_name)
     for key, cols in columns.items():
@@ -583,7 +580,21 @@ def slim(form: Form, vocab=None) -> Form:
                 cell = form.cells.get((key, r, c))
                 if cell is not None:
                     cells[(key, r, c)] = cell
-    return Form(form.kind, data, form.file, form.sheet, cells=cells, variant=form.variant)
+    out = Form(form.kind, data, form.file, form.sheet, cells=cells, variant=form.variant)
+    table = spec.indicators
+    if table is not None and table.target is not None:
+        out.indicator_pairs = indicator_pairs(src.get(table.key), table.key_of("level3"), table.target.key)
+    return out
+
+
+def indicator_pairs(rows, level3: str, target: str) -> bytes:
+    """The (三级指标, 指标值) pairs of a form's indicator rows, as sorted 8-byte digests: what the
+    near-duplicate rule compares (:mod:`xltools.batchrules`), in ~200 bytes instead of the rows."""
+    import hashlib
+
+    digests = {hashlib.blake2b(repr((r.get(level3), r.get(target))).encode("utf-8"), digest_size=8).digest()
+               for r in rows or [] if isinstance(r, dict) and r.get(level3)}
+    return b"".join(sorted(digests))
 
 
 _LABELS: dict[tuple, tuple] = {}
