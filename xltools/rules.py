@@ -244,10 +244,11 @@ for _r in Rule:
     BY_CODE.setdefault(_r.code, _r)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Finding:
     """One rule broken at one place. ``params``: what the message was made from (label, value,
-    expected …) as (name, value) pairs, so later tools need not parse the message."""
+    expected …) as (name, value) pairs, so later tools need not parse the message. (Slots: a
+    batch of 100,000 forms holds about a million of them, 250 bytes less each.)"""
 
     file: str
     sheet: str | None
