@@ -286,11 +286,13 @@ def run_set(n: int, data: Path, work: Path, repeat: int, n_units: int, commands=
     cmds = {
         "read": lambda: measure("read", [PY, "-m", "xltools", "read", str(data), "--format", "json"], n=n,
                                 items=files, repeat=repeat, work=work),
+        # exit 1 = findings of severity error (3 of the 10,000 generated forms): a result, not a failure
         "validate": lambda: measure("validate", [PY, "-m", "xltools", "validate", str(data)], n=n, items=files,
-                                    repeat=repeat, work=work),
+                                    repeat=repeat, work=work, ok_codes=(0, 1)),
         "merge": lambda: merge("merge"),
         "validate-1w": lambda: measure("validate-1w", [PY, "-m", "xltools", "validate", str(data)], n=n,
-                                       items=files, repeat=repeat, work=work, env={"XLTOOLS_JOBS": "1"}),
+                                       items=files, repeat=repeat, work=work, env={"XLTOOLS_JOBS": "1"},
+                                       ok_codes=(0, 1)),
         "merge-1w": lambda: merge("merge-1w", env={"XLTOOLS_JOBS": "1"}),
     }
     order = [c for c in COMMANDS if c in commands]
