@@ -8,6 +8,7 @@ The pipeline, one module each: :mod:`spec` → :mod:`template` → :mod:`read` �
     report = xltools.validate_paths(["收回/"])    # -> xltools.Report
     report.to_frame()                             # the findings as a pandas DataFrame
     xltools.merge_workbooks(["收回/"], "汇总表/")  # -> xltools.MergeResult
+    xltools.schema(kind, table)                   # the pandera DataFrameSchema the validator uses
 
 They are the real functions and classes of their modules, imported on first use (PEP 562), so
 ``import xltools`` stays fast: pandas, pandera, xlsxwriter and python-calamine load only when a
@@ -38,6 +39,9 @@ _LAZY = {
     "import_forms": "importer",
     "ImportResult": "importer",
     "find_forms": "locate",
+    # the pandera DataFrameSchema of a kind (its fields, or one table), for analysing forms in
+    # pandas: xltools.schema(kind, table).validate(xltools.validate.frame(forms, table), lazy=True)
+    "schema": "validate",
 }
 
 __all__ = [
@@ -55,6 +59,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ be
     from .rules import Finding
     from .template import TemplateResult, template_workbook
     from .validate import Report, validate_paths
+    from .validate import schema as schema
 
 
 def __getattr__(name: str):

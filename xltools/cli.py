@@ -377,12 +377,17 @@ def validate(
                             accepted=listed)
     for note in listed.notices if listed is not None else ():
         _err(note)
+    # Streamed in pieces (100,000 forms make ~100 MB of report): the same bytes as the whole text.
     if format is ReportFormat.json:
-        _out(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n", utf8=True)
+        for piece in _batched(report_json_pieces(report)):
+            _out(piece, utf8=True)
     elif annotate is not None:   # stdout lists the 退回 copies; the report is for the person
         _err(format_report(report, quiet=quiet))
     else:
-        _out(_coloured(format_report(report, quiet=quiet)) + "\n")
+        paint = _painter()
+        for piece in _batched(report_lines(report, quiet=quiet), "\n"):
+            _out(paint(piece))
+        _out("\n")
     if report_xlsx is not None:
         from .audit import write_audit_report
 
@@ -394,11 +399,12 @@ def validate(
     raise typer.Exit(report.exit_code)
 
 
-def _coloured(text: str) -> str:
-    """The text report with its severities coloured, on a terminal only (xltools.termcolour)."""
+def _painter():
+    """How the text report is written: its severities coloured on a terminal only
+    (xltools.termcolour; line by line, so the streamed pieces colour as the whole would)."""
     from .termcolour import enabled, paint_report
 
-    return paint_report(text) if enabled(sys.stdout) else text
+    return paint_report if enabled(sys.stdout) else (lambda text: text)
 
 
 def _annotate(report, paths: list[Path], outdir: Path, force: bool, json_out: bool) -> None:
@@ -437,6 +443,44 @@ def report_json(report) -> dict:
             "accepted": [a.to_dict() for a in getattr(report, "accepted", [])]}   # 已说明: not counted
 
 
+def _indented(obj, depth: int) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * depth)
+
+
+def report_json_pieces(report):
+    """:func:`report_json` as ``json.dumps(..., ensure_ascii=False, indent=2) + "\\n"``, in pieces
+    (the findings one by one, never the whole text in memory)."""
+    p = report.profile
+    yield '{\n  "profile": ' + _indented({"name": p.name, "title": p.title} if p is not None else None, 1)
+    for key, items in (("forms", report.summaries()), ("findings", (f.to_dict() for f in report.findings)),
+                       ("accepted", (a.to_dict() for a in getattr(report, "accepted", [])))):
+        yield f',\n  "{key}": '
+        first = True
+        for item in items:
+            yield ("[\n    " if first else ",\n    ") + _indented(item, 2)
+            first = False
+        yield "[]" if first else "\n  ]"
+    yield "\n}\n"
+
+
+def _batched(pieces, sep: str = "", size: int = 1 << 16):
+    """Pieces joined (with ``sep``) into writes of about ``size`` characters."""
+    buf: list[str] = []
+    n = 0
+    first = True
+    for piece in pieces:
+        if not first and sep:
+            buf.append(sep)
+        first = False
+        buf.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield "".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield "".join(buf)
+
+
 TAGS = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
@@ -460,6 +504,11 @@ def _conclusions(summaries: list[dict]) -> str:
 def format_report(report, quiet: bool = False) -> str:
     """The text report, grouped by file, each file with its forms' 审核结论. ``quiet``: only the
     files with errors, their errors, and the summary."""
+    return "\n".join(report_lines(report, quiet))
+
+
+def report_lines(report, quiet: bool = False):
+    """The lines of :func:`format_report`, one at a time."""
     by_file: dict[str, list] = {f: [] for f in report.files}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
@@ -471,7 +520,6 @@ def format_report(report, quiet: bool = False) -> str:
     by_file_summary: dict[str, list] = {}
     for s in summaries:
         by_file_summary.setdefault(s["file"], []).append(s)
-    lines = []
     for file, items in by_file.items():
         if quiet:
             items = [f for f in items if f.is_error]
@@ -483,28 +531,28 @@ def format_report(report, quiet: bool = False) -> str:
         ni = len(items) - ne - nw
         hint = (f"，提示 {ni} 条" if ni else "") + (f"，已说明 {len(explained[file])} 条" if explained.get(file) else "")
         if not ne and not nw:
-            lines.append(f"{PASS} {file}：通过{hint}{grade}")
+            yield (f"{PASS} {file}：通过{hint}{grade}")
         else:
-            lines.append(f"{FAIL} {file}：错误 {ne} 条，警告 {nw} 条{hint}{grade}" if ne else
+            yield (f"{FAIL} {file}：错误 {ne} 条，警告 {nw} 条{hint}{grade}" if ne else
                          f"{WARN} {file}：警告 {nw} 条{hint}{grade}")
         for f in items:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-            lines.append(f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})")
+            yield f"  [{TAGS.get(f.severity, f.severity)}] {where}  {f.message}  ({f.rule})"
         for a in explained.get(file, ()):
             f = a.finding
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-            lines.append(f"  [已说明] {where}  {f.message}  ({f.rule}) — 说明：{a.note or '（未写说明）'}")
+            yield f"  [已说明] {where}  {f.message}  ({f.rule}) — 说明：{a.note or '（未写说明）'}"
     for file, why in [] if quiet else report.skipped:
-        lines.append(f"- {file}：已跳过（{why}）")
+        yield (f"- {file}：已跳过（{why}）")
     if report.ignored and not quiet:
-        lines.append(f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
+        yield (f"已忽略 {len(report.ignored)} 个临时锁定文件（~$…、.~lock…#）：" + "、".join(report.ignored))
     bad = len(report.files_with_errors())
     total = len(report.files) + len(report.skipped) + len(report.ignored)
     extra = "，".join(([f"跳过 {len(report.skipped)} 个"] if report.skipped else [])
                      + ([f"忽略 {len(report.ignored)} 个临时文件"] if report.ignored else []))
     infos = f"，提示 {len(report.infos)} 条" if report.infos else ""
     infos += f"，已说明 {sum(map(len, explained.values()))} 条" if explained else ""
-    lines.append(f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
+    yield (f"共 {total} 个文件{f'（{extra}）' if extra else ''}、{len(report.forms)} 个表单；错误 {len(report.errors)} 条，"
                  f"警告 {len(report.warnings)} 条{infos}；{bad} 个文件需要退回修改。")
     grades: dict[str, int] = {}
     for s in summaries:
@@ -514,10 +562,9 @@ def format_report(report, quiet: bool = False) -> str:
     if grades:
         line += ("；" if line else "") + "审核结论：" + "，".join(f"{g} {n}" for g, n in grades.items())
     if line:
-        lines.append(line + "。")
+        yield (line + "。")
     if not report.forms:
-        lines.append("没有找到可读取的表单。")
-    return "\n".join(lines)
+        yield ("没有找到可读取的表单。")
 
 
 @app.command(epilog="示例：xltools merge 收回/ -o 汇总表/    （每类表、每个实施单位和年度一个汇总表）")

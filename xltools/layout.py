@@ -62,6 +62,7 @@ def text_pixels(units: float, font_size: float) -> float:
     return units * font_size * HALF_EM * 96 / 72
 
 
+@lru_cache(maxsize=1 << 16)   # a 汇总表 wraps the same labels and values in the same columns again and again
 def wrap_lines(text: str, pixels: float, font_size: float = 10.0) -> int:
     """How many lines ``text`` takes wrapped in ``pixels`` (each paragraph starts a new line)."""
     usable = max((pixels - CELL_PAD_PX) * SAFETY, 1.0)

@@ -22,7 +22,7 @@ from .progress import SILENT, as_progress
 from .read import Form, default_jobs, expand_paths
 from .spec import FormSpec, col_letter, get_path, load_spec
 from .template import SheetWriter, Styles, new_workbook, write_meta, write_typed
-from .validate import Report, validate_paths
+from .validate import Report, unspool, validate_inputs
 
 SUMMARY_SHEET = "汇总"
 DETAIL_SHEET = "指标明细"
@@ -75,10 +75,11 @@ def _describe(key: tuple) -> str:
     return f"{spec.name}（{'，'.join(spec.group_words(key[1:]))}）"
 
 
-def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None, profile=None) -> MergeResult:
+def plan(paths, out: str | Path, *, skip_invalid: bool = False, progress=None, profile=None,
+         spool: Spool | None = None) -> MergeResult:
     """Read, validate (at the severities of ``profile``: its errors are what is refused) and
-    decide what goes where; writes nothing."""
-    report = validate_paths(paths, progress=progress, profile=profile)
+    decide what goes where; writes nothing (``spool``: where each form's data goes meanwhile)."""
+    report = validate_inputs(paths, progress=progress, profile=profile, spool=spool.add if spool else None)
     result = MergeResult(report)
     result.skipped.extend(report.skipped)
     bad_forms = {(f.file, f.sheet) for f in report.errors if f.sheet is not None}
@@ -125,26 +126,122 @@ def merge_workbooks(paths, out: str | Path, *, skip_invalid: bool = False, force
         check_targets([out], [p for _, p, found in inputs.items if not (found and _earlier_output(p, out))],
                       force=force)
     progress = as_progress(progress)
-    result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress, profile=profile)
-    if result.refused:
-        return result
-    groups: dict[tuple, list[Form]] = defaultdict(list)
-    for form in result.merged:
-        groups[group_key(form)].append(form)
-    if to_file:
-        targets = {key: out for key in groups}
-    else:
-        taken: set[str] = set()
-        targets = {key: out / unique_name(output_name(load_spec(key[0]), key)[:-5], taken)
-                   for key, forms in groups.items()}
-    # Never over an input (a 汇总表 found in the input folder and skipped is not one).
-    skipped = {file for file, _ in result.report.skipped}
-    read = [p for display, p, _ in inputs.items if display not in skipped]
-    check_targets(targets.values(), read, force=force)
-    jobs = default_jobs(len(result.merged)) if len(groups) > 1 else 1
-    _write_all([(targets[key], forms) for key, forms in groups.items()], jobs, progress)
-    result.outputs.extend(targets[key] for key in groups)
+    with Spool() as spool:
+        result = plan(inputs, out, skip_invalid=skip_invalid, progress=progress, profile=profile, spool=spool)
+        if result.refused:
+            return result
+        keep = {(f.file, f.sheet) for f in result.merged}
+        groups: dict[tuple, list[int]] = defaultdict(list)   # group → spool records of its forms to merge
+        for key, records in spool.groups.items():
+            for i, (file, sheet) in records:
+                if (file, sheet) in keep:
+                    groups[key].append(i)
+        groups = {k: v for k, v in groups.items() if v}
+        cap = max_forms_per_summary()
+        if to_file:
+            if any(len(v) > cap for v in groups.values()):
+                raise UsageError(f"一个汇总表最多 {cap:,} 个表单（超过后 xltools 自己也无法安全读取）；"
+                                 "请把 -o 改为一个文件夹，分为多个编号的汇总表。")
+            jobs = [(out, key, records) for key, records in groups.items()]
+        else:
+            taken: set[str] = set()
+            jobs = []
+            for key, records in groups.items():
+                stem = output_name(load_spec(key[0]), key)[:-5]
+                if len(records) <= cap:
+                    jobs.append((out / unique_name(stem, taken), key, records))
+                    continue
+                # Too many for one 汇总表 that reads back: numbered parts (…_汇总表-1.xlsx, -2 …)
+                for k, lo in enumerate(range(0, len(records), cap), start=1):
+                    jobs.append((out / unique_name(f"{stem}-{k}", taken), key, records[lo:lo + cap]))
+        # Never over an input (a 汇总表 found in the input folder and skipped is not one).
+        skipped = {file for file, _ in result.report.skipped}
+        read = [p for display, p, _ in inputs.items if display not in skipped]
+        check_targets([t for t, _, _ in jobs], read, force=force)
+        workers = default_jobs(len(result.merged)) if len(jobs) > 1 else 1
+        _write_all([(target, spool.path(key), records) for target, key, records in jobs], workers, progress)
+        result.outputs.extend(t for t, _, _ in jobs)
     return result
+
+
+def max_forms_per_summary() -> int:
+    """The most forms one 汇总表 holds so that `xltools read` (its default limits, or those set
+    with ``XLTOOLS_*``) reads it back: a 汇总表 has a zip part and a sheet per form, ~750 cells
+    and ~30 KiB of XML per form; 500 keeps every limit at half or less (measured: a 500-form
+    汇总表 has 513 parts, ~0.4 M cells, 15 MB of XML)."""
+    from .safety import Limits, env_limits
+
+    lim = env_limits(Limits)
+    return max(1, min(500, (lim.max_entries - 20), lim.max_sheets - 10, lim.max_cells // 1000,
+                      int(lim.max_total_mb * 1024 / 64)))
+
+
+class Spool:
+    """Each group's forms, pickled as the readers sent them, in a temporary file per group, so
+    the process that validates a batch never holds all forms' data: a writer loads one group."""
+
+    def __init__(self):
+        import tempfile
+
+        self._dir = tempfile.mkdtemp(prefix="xltools-merge-")
+        self._files: dict[tuple, object] = {}
+        self._paths: dict[tuple, str] = {}
+        self.groups: dict[tuple, list[tuple[int, tuple[str, str]]]] = defaultdict(list)
+
+    def add(self, form: Form, blob: bytes) -> None:
+        import zlib
+
+        key = group_key(form)
+        fh = self._files.get(key)
+        if fh is None:
+            path = str(Path(self._dir) / f"{len(self._files)}.spool")
+            self._paths[key] = path
+            fh = self._files[key] = open(path, "wb")   # noqa: SIM115  (closed in close())
+        data = zlib.compress(blob, 1)
+        fh.write(len(data).to_bytes(8, "little"))
+        fh.write(data)
+        records = self.groups[key]
+        records.append((len(records), (form.file, form.sheet)))
+
+    def path(self, key: tuple) -> str:
+        fh = self._files.get(key)
+        if fh is not None and not fh.closed:
+            fh.flush()
+        return self._paths[key]
+
+    def close(self) -> None:
+        import shutil
+
+        for fh in self._files.values():
+            fh.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_spooled(path: str, records: list[int]) -> list[Form]:
+    """The forms of these records (indices, ascending) of a group's spool file."""
+    import zlib
+
+    wanted = set(records)
+    out = []
+    with open(path, "rb") as fh:
+        i = 0
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                break
+            n = int.from_bytes(head, "little")
+            if i in wanted:
+                out.append(unspool(zlib.decompress(fh.read(n))))
+            else:
+                fh.seek(n, 1)
+            i += 1
+    return out
 
 
 def _earlier_output(path: Path, out: Path) -> bool:
@@ -155,52 +252,38 @@ def _earlier_output(path: Path, out: Path) -> bool:
     return same_file(path, out) and read_one(str(path), path, True).skipped is not None
 
 
-_JOBS: list[tuple[Path, list[Form]]] = []
+def _write_spooled(job: tuple[Path, str, list[int]]) -> Path:
+    target, path, records = job
+    write_summary(target, load_spooled(path, records))
+    return target
 
 
-def _write_job(i: int) -> Path:
-    write_summary(*_JOBS[i])
-    return _JOBS[i][0]
-
-
-def _write_given(job: tuple[Path, list[Form]]) -> Path:
-    write_summary(*job)
-    return job[0]
-
-
-def _write_all(jobs: list[tuple[Path, list[Form]]], workers: int, progress=SILENT) -> None:
-    """Write each 汇总表; several at once in worker processes. Forked workers share the forms
-    unpickled (copy-on-write); spawned ones (Windows, macOS) are sent their group."""
+def _write_all(jobs: list[tuple[Path, str, list[int]]], workers: int, progress=SILENT) -> None:
+    """Write each 汇总表 (target, its group's spool file, the records to merge); several at once in
+    worker processes, each loading one group at a time (peak memory: the largest group, per
+    worker). Largest groups first, so that the last one does not run alone."""
     what = "写出汇总表"
     if workers <= 1:
-        for _ in progress.track((_write_given(job) for job in jobs), what, len(jobs)):
+        for _ in progress.track((_write_spooled(job) for job in jobs), what, len(jobs)):
             pass
-        return
-    from .pool import context, executor, forking
-
-    ctx = context()
-    workers = min(workers, len(jobs))
-    if not forking(ctx):
-        with executor(workers, ctx) as pool:
-            for _ in progress.track(pool.map(_write_given, jobs), what, len(jobs)):
-                pass
         return
     import gc
 
-    global _JOBS
-    _JOBS = jobs
-    for _, forms in jobs:  # writing needs only the data: drop the cell maps before forking
-        for form in forms:
-            form.cells, form.stored, form.computed, form.next_row = {}, {}, {}, {}
-    gc.collect()
-    gc.freeze()  # the forked writers then share these objects instead of copying them page by page
+    from .pool import context, executor, forking
+
+    order = sorted(jobs, key=lambda j: -len(j[2]))
+    ctx = context()
+    frozen = forking(ctx)
+    if frozen:   # forked writers share the parent's report instead of copying it page by page (gc)
+        gc.collect()
+        gc.freeze()
     try:
-        with executor(workers, ctx) as pool:
-            for _ in progress.track(pool.map(_write_job, range(len(jobs))), what, len(jobs)):
+        with executor(min(workers, len(jobs)), ctx) as pool:
+            for _ in progress.track(pool.map(_write_spooled, order), what, len(jobs)):
                 pass
     finally:
-        _JOBS = []
-        gc.unfreeze()
+        if frozen:
+            gc.unfreeze()
 
 
 # ---------------------------------------------------------------------------------------------

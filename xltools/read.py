@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .celltypes import TYPES, clean_text, fold, to_number, to_year
@@ -90,7 +91,16 @@ def normalise(value, typ: str):
 
 
 def label_key(text) -> str:
-    """A label compared loosely: no spaces, ASCII colon/parentheses, no trailing colon."""
+    """A label compared loosely: no spaces, ASCII colon/parentheses, no trailing colon (cached:
+    every file of a batch prints the same few hundred labels)."""
+    try:
+        return _label_key(text)
+    except TypeError:   # an unhashable value: never a label
+        return _label_key.__wrapped__(text)
+
+
+@lru_cache(maxsize=16384)
+def _label_key(text) -> str:
     s = fold(clean_text(text) or "").replace(" ", "").replace("\n", "")
     return s.rstrip(":")
 

@@ -244,10 +244,11 @@ for _r in Rule:
     BY_CODE.setdefault(_r.code, _r)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Finding:
     """One rule broken at one place. ``params``: what the message was made from (label, value,
-    expected …) as (name, value) pairs, so later tools need not parse the message."""
+    expected …) as (name, value) pairs, so later tools need not parse the message. (Slots: a
+    batch of 100,000 forms holds about a million of them, 250 bytes less each.)"""
 
     file: str
     sheet: str | None
@@ -277,7 +278,14 @@ def _names(template: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for _, n, _, _ in string.Formatter().parse(template) if n))
 
 
+# rule → (code, severity, template, the template's names): one dict look-up per finding instead
+# of Enum attribute and property look-ups (a batch of 10,000 forms makes ~300,000 findings).
+_TABLE: dict[Rule, tuple[str, str, str, tuple[str, ...]]] = {
+    r: (r.value.code, r.value.severity, r.value.template, _names(r.value.template)) for r in Rule}
+
+
 def finding(rule: Rule, file: str, sheet: str | None, cell: str | None, **kw) -> Finding:
-    d = rule.value
-    params = tuple((n, kw.get(n)) for n in _names(d.template))
-    return Finding(str(file), sheet, cell, d.severity, d.code, d.template.format(**kw), params)
+    code, severity, template, names = _TABLE[rule]
+    params = tuple([(n, kw.get(n)) for n in names])
+    return Finding(file if file.__class__ is str else str(file), sheet, cell, severity, code,
+                   template.format(**kw), params)

@@ -536,7 +536,7 @@ def templates_from(kind: str, source, out: str | Path, *, rows: int | None = Non
     what is carried (a required value, the amounts, the indicators), writes nothing."""
     from .carry import carry_values, missing_carried
     from .read import expand_paths
-    from .validate import validate_paths
+    from .validate import validate_inputs
 
     spec = load_spec(kind)
     if not spec.carry:
@@ -546,7 +546,7 @@ def templates_from(kind: str, source, out: str | Path, *, rows: int | None = Non
     if to_file and out.is_dir():
         raise UsageError(f"{out} 是一个文件夹；多个项目请把 -o 写成文件夹，如 -o 自评表/。")
     inputs = expand_paths(source)
-    report = validate_paths(inputs, progress=progress)
+    report = validate_inputs(inputs, progress=progress, full=True)   # whole forms: their data is carried
     forms = [f for f in report.forms if f.kind in spec.carry]
     if report.unreadable:
         return FromResult([], report, "来源文件无法读取，未生成模板。")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .celltypes import TYPES
 from .errors import UnreadableFile
-from .indicators import ASCII_OPERATORS, OPERATORS, is_rate, parse_target
+from .indicators import ASCII_OPERATORS, OPERATORS, parse_target
 from .progress import as_progress
 from .read import Form, ReadResult, default_jobs, expand_paths, read_paths
 from .rules import BY_CODE, ERROR, INFO, WARNING, Finding, Rule, finding
@@ -31,6 +31,15 @@ class Report:
     """What `xltools validate` prints: every finding, and what was read.
 
     ``to_frame()`` gives the findings as a table; ``repr()`` only counts them.
+
+    ``forms``: every form read, in file order. From a batch (``BATCH_MIN`` = 16 files on, as the
+    CLI reads a folder) they are *slim* (:func:`slim`), so that 100,000 forms never sit in one
+    process: ``file``, ``sheet``, ``kind``, ``variant``, ``spec`` and ``identity()`` work, and so do
+    ``spec.value(form.data, role)`` for the identity, ``group_by`` and role fields (项目名称,
+    实施单位, 年度 …) and the cells of those fields; the rest of ``data`` (amounts, indicator
+    values, cell maps) is not kept — read a form with :func:`xltools.read_workbook` for all of
+    it. A few files (and a run with ``against``) keep whole forms. ``validate_forms(forms)``
+    works on whole forms only.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -145,39 +154,110 @@ def _fmt_money(v) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Pandera schemas from the spec
+# Typed frames and the pandera schemas over them
+#
+# A frame has one row per form (the fields) or per table row. A column of a number type (money,
+# number, count, year) is a float column (NaN where empty or not a number) with, beside it, an
+# object column ``<key>#text`` of what could not be read as a number; other columns hold the
+# values as read. The indicator table also gets the parsed 指标值 parts as typed columns. The
+# checks are then vectorised pandas operations over whole columns, named by their rule codes.
+
+TEXT = "#text"   # suffix of the column of what a number column could not parse
+_NUMERIC_CODES = {Rule.MONEY_INVALID.code, Rule.NUMBER_INVALID.code, Rule.COUNT_INVALID.code,
+                  Rule.YEAR_INVALID.code}
+_ISO = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_NAN = float("nan")
 
 
-def _type_checks(pa, typ: str, allowed=None) -> list:
-    """The pandera checks of a cell type (:mod:`xltools.celltypes`), named by their rule codes."""
-    checks = []
+def _numeric(typ: str) -> bool:
+    return any(code in _NUMERIC_CODES for code in TYPES[typ].checks)
+
+
+def _iso_dates(s):
+    """Whether each value is an ISO date (``_is_iso_date``): the common ``YYYY-MM-DD`` vectorised,
+    any other text (rare) one by one."""
+    import pandas as pd
+
+    ok = pd.Series(False, index=s.index)
+    text = s.map(type).isin([str])
+    if not text.any():
+        return ok
+    strs = s[text]
+    shaped = strs.str.fullmatch(_ISO).fillna(False).astype(bool)
+    if shaped.any():
+        ok[shaped[shaped].index] = pd.to_datetime(strs[shaped], format="%Y-%m-%d", errors="coerce").notna()
+    rest = strs[~shaped]
+    if len(rest):
+        ok[rest.index] = [_is_iso_date(v) for v in rest.tolist()]
+    return ok
+
+
+def _type_checks(pa, typ: str, allowed=None) -> dict[str, list]:
+    """The pandera checks of a cell type (:mod:`xltools.celltypes`), named by their rule codes,
+    by the column they go on: ``""`` the column itself, ``TEXT`` its unparsed text."""
+    out: dict[str, list] = {"": [], TEXT: []}
     for code in TYPES[typ].checks:
         if code == Rule.NOT_IN_LIST.code:
             if allowed is not None:
-                checks.append(pa.Check(lambda s, a=frozenset(allowed): s.isin(a), name=code))
-        elif code in (Rule.MONEY_INVALID.code, Rule.NUMBER_INVALID.code):
-            checks.append(pa.Check(lambda s: s.map(_is_number), name=code))
+                out[""].append(pa.Check.isin(list(allowed), name=code, error=code))
+        elif code in _NUMERIC_CODES:   # not a number at all
+            out[TEXT].append(pa.Check(lambda s: s.isna(), name=code, ignore_na=False))
+            if code == Rule.COUNT_INVALID.code:
+                out[""].append(pa.Check(lambda s: (s >= 0) & (s % 1 == 0), name=code))
+            elif code == Rule.YEAR_INVALID.code:
+                out[""].append(pa.Check(lambda s: (s >= 2000) & (s <= 2100) & (s % 1 == 0), name=code))
         elif code in (Rule.MONEY_NEGATIVE.code, Rule.NUMBER_NEGATIVE.code):
-            checks.append(pa.Check(lambda s: s.map(lambda v: not _is_number(v) or v >= 0), name=code))
-        elif code == Rule.COUNT_INVALID.code:
-            checks.append(pa.Check(lambda s: s.map(lambda v: _is_number(v) and v >= 0 and float(v).is_integer()),
-                                   name=code))
+            out[""].append(pa.Check.ge(0, name=code, error=code))
         elif code == Rule.DATE_INVALID.code:
-            checks.append(pa.Check(lambda s: s.map(_is_iso_date), name=code))
-        elif code == Rule.YEAR_INVALID.code:
-            checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, int) and 2000 <= v <= 2100), name=code))
-    return checks
+            out[""].append(pa.Check(_iso_dates, name=code))
+    return out
+
+
+def _columns(pa, key: str, typ: str, allowed, nullable: bool) -> dict:
+    checks = _type_checks(pa, typ, allowed)
+    if not _numeric(typ):
+        return {key: pa.Column(object, checks=checks[""], nullable=nullable, coerce=False)}
+    return {key: pa.Column(float, checks=checks[""], nullable=True, coerce=False),
+            key + TEXT: pa.Column(object, checks=checks[TEXT], nullable=True, coerce=False)}
+
+
+def _present(d, key: str):
+    """Whether a cell holds anything (a number, or text that is not one)."""
+    out = d[key].notna()
+    return out | d[key + TEXT].notna() if key + TEXT in d else out
+
+
+def _required(pa, key: str, pre: bool = False):
+    """A required cell is filled (in a table, a pre-printed row's open cells are optional)."""
+    if pre:
+        return pa.Check(lambda d: _present(d, key) | d["_pre"], name=f"required:{key}", ignore_na=False)
+    return pa.Check(lambda d: _present(d, key), name=f"required:{key}", ignore_na=False)
+
+
+_SCHEMAS: dict[tuple, tuple] = {}
+
+
+def _cached(spec: FormSpec, key: str | None, build):
+    got = _SCHEMAS.get((id(spec), key))
+    if got is None or got[0] is not spec:
+        got = _SCHEMAS[(id(spec), key)] = (spec, build())
+    return got[1]
 
 
 def _field_schema(spec: FormSpec):
+    return _cached(spec, None, lambda: _build_field_schema(spec))
+
+
+def _build_field_schema(spec: FormSpec):
     import pandera.pandas as pa
 
-    columns = {}
+    columns, checks = {}, []
     for f in spec.inputs:
         allowed = spec.choices(f.list) if f.type == "choice" and f.list else None
-        columns[f.key] = pa.Column(object, checks=_type_checks(pa, f.type, allowed), nullable=not f.required,
-                                   coerce=False)
-    return pa.DataFrameSchema(columns, name=spec.kind)
+        columns.update(_columns(pa, f.key, f.type, allowed, nullable=not f.required))
+        if f.required and _numeric(f.type):
+            checks.append(_required(pa, f.key))
+    return pa.DataFrameSchema(columns, checks=checks, name=spec.kind)
 
 
 def _allowed(spec: FormSpec, c) -> tuple | None:
@@ -187,89 +267,215 @@ def _allowed(spec: FormSpec, c) -> tuple | None:
 
 
 def _table_schema(spec: FormSpec, table):
+    return _cached(spec, table.key, lambda: _build_table_schema(spec, table))
+
+
+def _build_table_schema(spec: FormSpec, table):
     """Every table: each column's type checks and required cells; for the indicator table
-    also the hierarchy and the 指标值 rules (DataFrame-wide checks over the parsed parts)."""
+    also the hierarchy and the 指标值 rules (DataFrame-wide, vectorised over the parsed parts)."""
     import pandas as pd
     import pandera.pandas as pa
 
     # A pre-printed row's open cells are optional: required columns are checked by `_required`.
-    columns = {c.key: pa.Column(object, nullable=True, checks=_type_checks(pa, c.type, _allowed(spec, c)))
-               for c in table.columns}
-    required = [c.key for c in table.columns if c.required]
-
-    def col(d, key) -> list:
-        return d[key].tolist()
-
-    def required_cells(key):
-        def check(d):
-            return pd.Series([v is not None or pre for v, pre in zip(col(d, key), col(d, "_pre"))],
-                             index=d.index, dtype=bool)
-        return check
-
-    checks = [pa.Check(required_cells(k), name=f"required:{k}") for k in required]
+    columns = {}
+    for c in table.columns:
+        columns.update(_columns(pa, c.key, c.type, _allowed(spec, c), nullable=True))
+    checks = [_required(pa, c.key, pre=True) for c in table.columns if c.required]
     h = spec.hierarchy
     if table.role == "indicators" and table.target is not None and h is not None:
         L1, L2, L3 = (table.key_of(r) for r in ("level1", "level2", "level3"))
-        level1 = set(h.level1)
-        pairs = {(l1, l2) for l1 in level1 for l2 in h.level2(l1)}
-        counts, bad_rate_units, odd = h.count_units, h.rate_bad_units, h.odd_units
-        columns[L1] = pa.Column(object, nullable=True, checks=[
-            pa.Check(lambda s: s.isin(level1) | s.isna(), name=Rule.NOT_IN_LIST.code)])
+        level1 = list(h.level1)
+        pairs = pd.MultiIndex.from_tuples([(l1, l2) for l1 in level1 for l2 in h.level2(l1)])
+        counts, bad_rate_units, odd = list(h.count_units), list(h.rate_bad_units), list(h.odd_units)
+        columns[L1] = pa.Column(object, nullable=True, checks=[pa.Check.isin(level1, name=Rule.NOT_IN_LIST.code, error=Rule.NOT_IN_LIST.code)])
+        rate_name = "|".join(map(re.escape, ("率", "满意度")))   # xltools.indicators.is_rate
 
         def hierarchy(d):
-            return [not (a in level1 and b is not None) or (a, b) in pairs for a, b in zip(col(d, L1), col(d, L2))]
+            named = d[L1].isin(level1) & d[L2].notna()
+            return ~named | pd.MultiIndex.from_arrays([d[L1], d[L2]]).isin(pairs)
 
         def percent(d):
-            return [not (u == "%" and _is_number(n) and n > 100) for u, n in zip(col(d, "单位"), col(d, "数值"))]
+            return ~((d["单位"] == "%") & (d["数值"] > 100))
 
         def rate_unit(d):
-            return [not (is_rate(name) and u in bad_rate_units) for name, u in zip(col(d, L3), col(d, "单位"))]
+            rate = d[L3].fillna("").astype(str).str.contains(rate_name, regex=True).fillna(False).astype(bool)
+            return ~(rate & d["单位"].isin(bad_rate_units))
 
         def odd_unit(d):
-            return [u not in odd for u in col(d, "单位")]
+            return ~d["单位"].isin(odd)
 
         def count(d):
-            return [not (u in counts and _is_number(n) and (n < 0 or (op in ("<", "≤") and n <= 0)))
-                    for u, n, op in zip(col(d, "单位"), col(d, "数值"), col(d, "运算符"))]
+            n, op = d["数值"], d["运算符"]
+            return ~(d["单位"].isin(counts) & ((n < 0) | (op.isin(["<", "≤"]) & (n <= 0))))
 
         def ascii_op(d):
-            return [op not in ASCII_OPERATORS for op in col(d, "_raw_op")]
+            return ~d["_raw_op"].isin(list(ASCII_OPERATORS))
 
         def unparseable(d):
-            return col(d, "_parsed")
+            return d["_parsed"]
 
         def no_operator(d):
-            return [not (_is_number(n) and op is None) for n, op in zip(col(d, "数值"), col(d, "运算符"))]
+            return ~(d["数值"].notna() & d["运算符"].isna())
 
         def date_year(d):
-            return [not any(y != year for y in ys) or not isinstance(year, int)
-                    for ys, year in zip(col(d, "_years"), col(d, "_year"))]
+            y = d["_year"]
+            return y.isna() | d["_ymin"].isna() | ((d["_ymin"] == y) & (d["_ymax"] == y))
 
         wide = [(hierarchy, Rule.HIERARCHY), (percent, Rule.PERCENT_OVER_100), (rate_unit, Rule.RATE_UNIT),
                 (odd_unit, Rule.UNIT_ODD), (count, Rule.COUNT_NONPOSITIVE), (ascii_op, Rule.ASCII_OPERATOR),
                 (unparseable, Rule.VALUE_UNPARSEABLE), (no_operator, Rule.VALUE_NO_OPERATOR),
                 (date_year, Rule.DATE_TARGET_YEAR)]
-        checks += [pa.Check(lambda d, fn=fn: pd.Series(fn(d), index=d.index, dtype=bool), name=rule.code)
-                   for fn, rule in wide]
+        checks += [pa.Check(fn, name=rule.code, ignore_na=False) for fn, rule in wide]
     return pa.DataFrameSchema(columns, checks=checks, name=f"{spec.kind}:{table.key}", strict=False)
 
 
+def schema(kind: str, table: str | None = None, variant: str | None = None):
+    """The pandera ``DataFrameSchema`` xltools validates a kind's forms with: of its fields (one
+    row per form), or with ``table`` (a table's key, e.g. 绩效指标) of that table (one row per
+    table row, over all forms). Its columns are typed as :func:`frame` builds them (a number
+    column is a float with ``<key>#text`` beside it for what is not a number; the indicator
+    table has the parsed 指标值 parts); each check is named by its rule code::
+
+        import xltools
+        from xltools.validate import frame
+
+        forms = [f for r in xltools.read_paths(["收回/"]) for f in getattr(r, "forms", [])]
+        df = frame(forms, table)          # table: a table's key, e.g. the indicator table's
+        xltools.schema(kind, table).validate(df, lazy=True)
+    """
+    spec = load_spec(kind, variant)
+    if table is None:
+        return _field_schema(spec)
+    return _table_schema(spec, spec.table(table))
+
+
+def frame(forms: list[Form], table: str | None = None):
+    """The typed frame :func:`schema` validates, of these forms (one layout): the fields (one row
+    per form) or the rows of ``table``."""
+    spec = forms[0].spec if forms else None
+    if spec is None:
+        import pandas as pd
+
+        return pd.DataFrame()
+    idx = list(range(len(forms)))
+    if table is None:
+        return _field_frame(spec, forms, idx)
+    return _table_frame(spec, spec.table(table), forms, idx)[0]
+
+
+class _Builder:
+    """Columns of a typed frame, appended to value by value."""
+
+    def __init__(self):
+        self.cols: dict[str, list] = {}
+        self.floats: set[str] = set()
+
+    def column(self, key: str, numeric: bool) -> tuple[list, list | None]:
+        if numeric:
+            self.floats.add(key)
+            return self.cols.setdefault(key, []), self.cols.setdefault(key + TEXT, [])
+        return self.cols.setdefault(key, []), None
+
+    def frame(self, index=None):
+        import numpy as np
+        import pandas as pd
+
+        data = {k: (np.array(v, dtype=float) if k in self.floats else pd.Series(v, dtype=object, index=index))
+                for k, v in self.cols.items()}
+        if index is not None:
+            data = {k: (pd.Series(v, index=index) if k in self.floats else v) for k, v in data.items()}
+        return pd.DataFrame(data, index=index)
+
+
+def _put(num: list, text: list | None, v) -> None:
+    if text is None:
+        num.append(v)
+    elif v.__class__ is float or v.__class__ is int:
+        num.append(v)
+        text.append(None)
+    elif _is_number(v):   # an int or float subclass (never a bool)
+        num.append(float(v))
+        text.append(None)
+    else:
+        num.append(_NAN)
+        text.append(v)
+
+
+def _field_frame(spec: FormSpec, forms: list[Form], idx: list[int]):
+    b = _Builder()
+    for f in spec.inputs:
+        num, text = b.column(f.key, _numeric(f.type))
+        for i in idx:
+            _put(num, text, get_path(forms[i].data, f.path))
+    return b.frame(index=idx)
+
+
+def _table_frame(spec: FormSpec, table, forms: list[Form], idx: list[int]):
+    """The typed frame of a table over these forms, and where each of its rows is (form, row)."""
+    parse = table.role == "indicators" and table.target is not None
+    b = _Builder()
+    cols = [(c.key, *b.column(c.key, _numeric(c.type))) for c in table.columns]
+    pre = b.cols.setdefault("_pre", [])
+    if parse:
+        op, num, unit, qual = (b.cols.setdefault(k, []) for k in ("运算符", "数值", "单位", "定性"))
+        b.floats.add("数值")
+        raw_op, parsed, year_, ymin, ymax = (b.cols.setdefault(k, []) for k in ("_raw_op", "_parsed", "_year",
+                                                                            "_ymin", "_ymax"))
+        b.floats.update(("_year", "_ymin", "_ymax"))
+        target_key = table.target.key
+    n_pre = len(table.preprinted)
+    where = []
+    for i in idx:
+        data = forms[i].data
+        rows = data.get(table.key) or []
+        if not rows:
+            continue
+        if parse:
+            year = spec.value(data, "year")
+            y = float(year) if isinstance(year, int) else _NAN
+        for r, row in enumerate(rows):
+            for key, values, text in cols:
+                _put(values, text, row.get(key))
+            pre.append(r < n_pre)
+            if parse:
+                t = parse_target(row.get(target_key))
+                op.append(t.operator)
+                num.append(t.number if t.number is not None else _NAN)
+                unit.append(t.unit)
+                qual.append(t.qualitative)
+                raw_op.append(t.raw_operator)
+                parsed.append(t.parsed)
+                year_.append(y)
+                ymin.append(min(t.years) if t.years else _NAN)
+                ymax.append(max(t.years) if t.years else _NAN)
+            where.append((i, r))
+    if not where:
+        return None, where
+    df = b.frame()
+    df["_pre"] = df["_pre"].astype(bool)
+    if parse:
+        df["_parsed"] = df["_parsed"].astype(bool)
+    return df, where
+
+
 def _failures(schema, df) -> list[tuple[str, str | None, int]]:
-    """(check name, column, index) of every failure, collected lazily in one pass."""
+    """(check name, column, index) of every failure, collected lazily in one pass; a number
+    column's ``#text`` beside it counts as the column."""
     import pandera.pandas as pa
 
-    if df.empty:
+    if df is None or df.empty:
         return []
     try:
         schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         seen: dict[tuple, None] = {}
-        for ctx, ch, col, ix in zip(fc["schema_context"], fc["check"], fc["column"], fc["index"]):
+        for ctx, ch, col, ix in zip(fc["schema_context"].tolist(), fc["check"].tolist(), fc["column"].tolist(),
+                                    fc["index"].tolist()):
             if ix is None or ix != ix:  # NaN: a schema-level failure without a row
                 continue
             # A DataFrame-level (wide) check is reported once per column: keep one.
-            column = None if ctx == "DataFrameSchema" or col is None else str(col)
+            column = None if ctx == "DataFrameSchema" or col is None else str(col).removesuffix(TEXT)
             seen.setdefault((str(ch), column, int(ix)), None)
         return list(seen)
     return []
@@ -287,58 +493,125 @@ def validate_forms(forms: list[Form], profile=None) -> list[Finding]:
     ``national``)."""
     if not forms:
         return []  # nothing was readable: no need to import pandas (0.6 s)
-    import pandas as pd
-
-    from .batchrules import check_batch
-    from .content import check_form
-    from .profiles import load_profile, load_vocab
+    from .profiles import load_profile
 
     profile = load_profile(profile)
-    vocab = load_vocab()
+    return profile.apply(form_findings(forms, profile) + batch_findings(forms, profile))
 
+
+def form_findings(forms: list[Form], profile) -> list[Finding]:
+    """The findings of each form on its own (pandera schemas, cross-field and content rules),
+    not yet at the profile's severities; what a reading worker computes for its chunk."""
+    if not forms:
+        return []
+
+    from .content import check_form
+    from .profiles import load_vocab
+
+    vocab = load_vocab()
     out: list[Finding] = []
     by_layout: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for i, form in enumerate(forms):
         by_layout[(form.kind, form.variant)].append(i)
     for (kind, variant), idx in by_layout.items():
         spec = load_spec(kind, variant)
-        # --- one frame of all forms' fields
-        rows = [{f.key: get_path(forms[i].data, f.path) for f in spec.inputs} for i in idx]
-        df = pd.DataFrame(rows, index=idx, columns=[f.key for f in spec.inputs], dtype=object)
-        for check, column, i in _failures(_field_schema(spec), df):
+        # --- one typed frame of all forms' fields
+        for check, column, i in _failures(_field_schema(spec), _field_frame(spec, forms, idx)):
             out.append(_field_finding(forms[i], spec, check, column))
-        # --- one frame per table of all forms' rows (every table: types and required cells)
+        # --- one typed frame per table of all forms' rows (every table: types and required cells)
         for table in spec.tables:
-            parse = table.role == "indicators" and table.target is not None
-            records, where = [], []
-            for i in idx:
-                year = spec.value(forms[i].data, "year")
-                for r, row in enumerate(forms[i].data.get(table.key) or []):
-                    rec = {c.key: row.get(c.key) for c in table.columns}
-                    rec["_pre"] = r < len(table.preprinted)
-                    if parse:
-                        t = parse_target(row.get(table.target.key))
-                        rec.update(t.parts())
-                        rec.update(_raw_op=t.raw_operator, _parsed=t.parsed, _years=t.years, _year=year)
-                    records.append(rec)
-                    where.append((i, r))
-            if not records:
-                continue
-            tf = pd.DataFrame(records, dtype=object)
+            tf, where = _table_frame(spec, table, forms, idx)
             for check, column, k in _failures(_table_schema(spec, table), tf):
                 i, r = where[k]
                 out.append(_row_finding(forms[i], spec, table, r, check, column))
         for i in idx:
             out.extend(_cross_field(forms[i], spec))
             out.extend(check_form(forms[i], spec, vocab, profile))
-    out.extend(duplicate_projects(forms))
-    out.extend(check_batch(forms, vocab, profile))
-    return profile.apply(out)
+    return out
+
+
+def batch_findings(forms: list[Form], profile) -> list[Finding]:
+    """The rules across forms (duplicates, near-duplicates, name variants): they need only what
+    :func:`slim` keeps of each form."""
+    from .batchrules import check_batch
+    from .profiles import load_vocab
+
+    return duplicate_projects(forms) + check_batch(forms, load_vocab(), profile)
+
+
+def slim(form: Form, vocab=None) -> Form:
+    """What a report keeps of a form read in a batch: its file, sheet, kind and variant, the
+    values (and cells) of its identity, ``group_by`` and role fields and of the budget field
+    the batch rules compare, a sub-project's name, and the digests of its (三级指标, 指标值) pairs
+    (``indicator_pairs``) instead of its indicator rows. Enough for :meth:`Report.summaries`, the rules across forms
+    and grouping in merge; not for writing the form again."""
+    from .read import _set
+
+    if vocab is None:
+        from .profiles import load_vocab
+
+        vocab = load_vocab()
+    spec = form.spec
+    src = form.data
+    data: dict = {}
+    cells: dict = {}
+    paths = [tuple(k.split(".")) for k in (*spec.identity, *spec.group_by)]
+    paths += [f.path for f in spec.fields if f.role]
+    kw = vocab.kinds.get(form.kind)
+    if kw is not None and kw.budget:
+        try:
+            paths.append(spec.field(kw.budget).path)
+        except KeyError:
+            pass
+    for p in dict.fromkeys(paths):
+        _set(data, p, get_path(src, p))
+        if p in form.cells:
+            cells[p] = form.cells[p]
+    columns: dict[str, list[str]] = defaultdict(list)
+    if kw is not None and kw.subprojects and kw.subproject_name:
+        columns[kw.subprojects].append(kw.subproject_name)
+    for key, cols in columns.items():
+        rows = src.get(key)
+        if not isinstance(rows, list):
+            data[key] = rows
+            continue
+        data[key] = [{c: row.get(c) for c in cols} if isinstance(row, dict) else row for row in rows]
+        for r in range(len(rows)):
+            for c in cols:
+                cell = form.cells.get((key, r, c))
+                if cell is not None:
+                    cells[(key, r, c)] = cell
+    out = Form(form.kind, data, form.file, form.sheet, cells=cells, variant=form.variant)
+    table = spec.indicators
+    if table is not None and table.target is not None:
+        out.indicator_pairs = indicator_pairs(src.get(table.key), table.key_of("level3"), table.target.key)
+    return out
+
+
+def indicator_pairs(rows, level3: str, target: str) -> bytes:
+    """The (三级指标, 指标值) pairs of a form's indicator rows, as sorted 8-byte digests: what the
+    near-duplicate rule compares (:mod:`xltools.batchrules`), in ~200 bytes instead of the rows."""
+    import hashlib
+
+    digests = {hashlib.blake2b(repr((r.get(level3), r.get(target))).encode("utf-8"), digest_size=8).digest()
+               for r in rows or [] if isinstance(r, dict) and r.get(level3)}
+    return b"".join(sorted(digests))
+
+
+_LABELS: dict[tuple, tuple] = {}
 
 
 def labels(spec: FormSpec, table=None) -> dict:
     """The words of a kind that messages use: its column names by role, its table, its unit."""
     table = table if table is not None else spec.indicators
+    key = (id(spec), None if table is None else table.key)
+    got = _LABELS.get(key)
+    if got is None or got[0] is not spec:
+        got = _LABELS[key] = (spec, _labels(spec, table))
+    return dict(got[1])
+
+
+def _labels(spec: FormSpec, table) -> dict:
     kw = {"money_unit": spec.money_unit, "kind": spec.short_name}
     if table is not None:
         kw["table"] = table.label
@@ -349,6 +622,9 @@ def labels(spec: FormSpec, table=None) -> dict:
 
 
 def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -> Finding:
+    if check.startswith("required:"):   # a number field: neither a number nor text
+        f = spec.field(check.split(":", 1)[1])
+        return finding(Rule.REQUIRED, form.file, form.sheet, form.cells.get(f.path), label=f.name)
     f = spec.field(column)
     value = get_path(form.data, f.path)
     cell = form.cells.get(f.path)
@@ -359,6 +635,16 @@ def _field_finding(form: Form, spec: FormSpec, check: str, column: str | None) -
     return finding(rule, form.file, form.sheet, cell, label=label, value=_fmt_money(value)
                    if rule is Rule.MONEY_NEGATIVE else value, unit=spec.money_unit,
                    choices="、".join(spec.choices(f.list)) if f.list else "")
+
+
+_COLUMN_CODES: dict[int, tuple] = {}
+
+
+def _column_codes(table) -> frozenset:
+    got = _COLUMN_CODES.get(id(table))
+    if got is None or got[0] is not table:
+        got = _COLUMN_CODES[id(table)] = (table, frozenset(code for c in table.columns for code in TYPES[c.type].checks))
+    return got[1]
 
 
 def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: str | None) -> Finding:
@@ -374,7 +660,7 @@ def _row_finding(form: Form, spec: FormSpec, table, r: int, check: str, column: 
         rule = Rule.VALUE_EMPTY if target is not None and key == target.key else Rule.TABLE_REQUIRED
         return finding(rule, form.file, form.sheet, cell, n=r + 1, label=table.column(key).name, name=name,
                        **words)
-    if column is not None and check in {code for c in table.columns for code in TYPES[c.type].checks}:
+    if column is not None and check in _column_codes(table):
         c = table.column(column)
         rule = BY_CODE[check]
         return finding(rule, form.file, form.sheet, form.cells[(table.key, r, column)], label=c.name,
@@ -650,7 +936,29 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
 
     ``accepted``: the coordinator's 已确认.csv (a path, or :func:`xltools.accepted.load_accepted`'s
     list, which then holds the notices): the warnings it lists move to ``Report.accepted``.
+
+    A batch (from ``BATCH_MIN`` files on, without ``against``) is validated where it is read, a
+    chunk at a time, and ``Report.forms`` holds slim forms (:func:`slim`); see :class:`Report`.
     """
+    return validate_inputs(paths, progress=progress, against=against, profile=profile, accepted=accepted)
+
+
+BATCH_MIN = 16                 # from this many files on: validated per chunk, slim forms kept
+CHUNK_MIN, CHUNK_MAX = 32, 256
+
+
+def chunk_size(n_files: int, jobs: int) -> int:
+    """Files a reading worker reads and validates at once: about four chunks per worker, 32–256
+    (a chunk's pandera pass has a fixed cost of a few ms; a large chunk idles the other worker
+    at the end)."""
+    return max(CHUNK_MIN, min(CHUNK_MAX, -(-n_files // (max(1, jobs) * 4))))
+
+
+def validate_inputs(paths, progress=None, against: Iterable[str | Path] = (), profile=None, *,
+                    full: bool = False, spool=None, accepted=None) -> Report:
+    """:func:`validate_paths`, with the internal choices: ``full`` keeps every form whole (as a
+    few files always are); ``spool(form, blob)`` is called in file order with each slim form and
+    its pickled (kind, variant, file, sheet, data) — how merge writes groups it never holds."""
     from .accepted import apply_accepted, as_accepted
     from .profiles import load_profile
 
@@ -661,18 +969,146 @@ def validate_paths(paths, progress=None, against: Iterable[str | Path] = (), pro
     if against:
         expand_paths(against)   # a typo there is found before anything is read
     inputs = expand_paths(paths)
-    results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
-    report = collect(progress.track(results, "读取", len(inputs)))
-    report.ignored = list(inputs.ignored)
-    report.profile = profile
-    with progress.phase(f"审核 {len(report.forms):,} 个表单"):
-        report.findings.extend(validate_forms(report.forms, profile))
-        if against:
-            report.findings.extend(_against(report, against))
+    batched = (spool is not None or len(inputs) >= BATCH_MIN) and not against and not full
+    if not batched:
+        results = _preloading(read_paths(inputs), pooled=default_jobs(len(inputs)) > 1)
+        report = collect(progress.track(results, "读取", len(inputs)))
+        report.ignored = list(inputs.ignored)
+        report.profile = profile
+        with progress.phase(f"审核 {len(report.forms):,} 个表单"):
+            report.findings.extend(validate_forms(report.forms, profile))
+            if against:
+                report.findings.extend(_against(report, against))
+        if spool is not None:
+            import pickle
+
+            for form in report.forms:
+                spool(form, pickle.dumps(_spooled(form), protocol=pickle.HIGHEST_PROTOCOL))
+    else:
+        per_form: list[Finding] = []
+        results = _validated(inputs.items, profile, per_form, spool)
+        report = collect(progress.track(results, "读取", len(inputs)))
+        report.ignored = list(inputs.ignored)
+        report.profile = profile
+        with progress.phase(f"审核 {len(report.forms):,} 个表单"):
+            report.findings.extend(per_form)
+            report.findings.extend(batch_findings(report.forms, profile))
     report.findings = profile.apply(report.findings)
     report.findings = sort_findings(report.findings, report.files)
     apply_accepted(report, accepted)
     return report
+
+
+def _spooled(form: Form) -> tuple:
+    return (form.kind, form.variant, form.file, form.sheet, form.data)
+
+
+def unspool(blob: bytes) -> Form:
+    """A form :func:`validate_inputs` spooled (its data, for writing it again)."""
+    import pickle
+
+    kind, variant, file, sheet, data = pickle.loads(blob)
+    return Form(kind, data, file, sheet, variant=variant)
+
+
+def _validate_chunk(args) -> tuple[list, list[Finding]]:
+    """Read and validate a chunk of files in a worker: per file its result (slim forms, with
+    their pickled whole data when ``spooling``), and the chunk's findings."""
+    import pickle
+
+    from .profiles import load_vocab
+    from .read import read_one
+
+    items, profile, spooling = args
+    results, forms = [], []
+    for item in items:
+        res = read_one(*item)
+        results.append(res)
+        if isinstance(res, ReadResult):
+            forms.extend(res.forms)
+    findings = form_findings(forms, profile)
+    vocab = load_vocab()
+    out = []
+    for res in results:
+        if isinstance(res, ReadResult) and res.forms:
+            blobs = ([pickle.dumps(_spooled(f), protocol=pickle.HIGHEST_PROTOCOL) for f in res.forms]
+                     if spooling else None)
+            res.forms = [slim(f, vocab) for f in res.forms]
+            out.append((res, blobs))
+        else:
+            out.append((res, None))
+    return out, findings
+
+
+def _shared(findings: list[Finding], cache: dict) -> list[Finding]:
+    """The findings with equal messages, cells and (name, value) pairs made one object each
+    (the same indicator's warning in 10,000 forms: one message): a batch of 100,000 forms holds
+    about a million findings in this process."""
+    out = []
+    get = cache.setdefault
+    for f in findings:
+        try:
+            params = tuple([get(p, p) for p in f.params])
+        except TypeError:   # an unhashable value: kept as it is
+            params = f.params
+        out.append(Finding(get(f.file, f.file), f.sheet, get(f.cell, f.cell), f.severity, f.rule,
+                           get(f.message, f.message), params))
+    return out
+
+
+def _validated(items: list, profile, per_form: list[Finding], spool):
+    """Each file's result (slim forms) in order, read and validated a chunk at a time — in
+    worker processes for a batch; the chunks' findings go to ``per_form``. A worker that dies on
+    a file costs only that file (the chunk is read again, one file per process)."""
+    jobs = default_jobs(len(items))
+    size = chunk_size(len(items), jobs)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    spooling = spool is not None
+
+    shared: dict = {}
+
+    def emit(out, findings):
+        per_form.extend(_shared(findings, shared))
+        for res, blobs in out:
+            if blobs is not None:
+                for form, blob in zip(res.forms, blobs):
+                    spool(form, blob)
+            yield res
+
+    if jobs <= 1:
+        for chunk in chunks:
+            yield from emit(*_validate_chunk((chunk, profile, spooling)))
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .pool import context, executor
+
+    ctx = context()
+    done = 0
+    try:
+        with executor(min(jobs, len(chunks)), ctx) as pool:
+            for got in pool.map(_validate_chunk, [(c, profile, spooling) for c in chunks]):
+                done += 1
+                yield from emit(*got)
+        return
+    except BrokenProcessPool:
+        pass
+    for chunk in chunks[done:]:
+        try:
+            with executor(1, ctx) as pool:
+                got = pool.submit(_validate_chunk, (chunk, profile, spooling)).result()
+            yield from emit(*got)
+            continue
+        except BrokenProcessPool:
+            pass
+        for item in chunk:   # the culprit is in this chunk: one file per process
+            try:
+                with executor(1, ctx) as pool:
+                    got = pool.submit(_validate_chunk, ([item], profile, spooling)).result()
+                yield from emit(*got)
+            except BrokenProcessPool:
+                yield UnreadableFile(item[0], Rule.FILE_UNREADABLE.code,
+                                     Rule.FILE_UNREADABLE.format(reason="读取时解析程序异常终止，文件可能已损坏或被恶意构造"))
 
 
 def _import_validation_libraries() -> None:
