@@ -331,8 +331,13 @@ def test_remembered_parts_still_count_against_the_limits(tmp_path, monkeypatch, 
     monkeypatch.setattr(safety, "_member_whole", lambda raw, method, info, *a: inflated.append(info.filename)
                         or whole(raw, method, info, *a))
     warm = answer(bigger, limits)
-    # Every other part remembered: only the new sheet and the two parts that name it are read.
-    assert sorted(inflated) == ["xl/_rels/workbook.xml.rels", "xl/workbook.xml", "xl/worksheets/sheet9.xml"], inflated
+    # Every other part remembered: only the new sheet and the two parts that name it are read,
+    # and the parts too large to keep (inflating beyond one CHUNK, as the template's hidden list
+    # sheet with the live 自查 cells does), which are always scanned.
+    large = sorted(i.filename for i in zipfile.ZipFile(base).infolist() if i.file_size > safety.CHUNK)
+    assert large == ["xl/worksheets/sheet2.xml"], large
+    assert sorted(inflated) == sorted(["xl/_rels/workbook.xml.rels", "xl/workbook.xml", "xl/worksheets/sheet9.xml",
+                                       *large]), inflated
     assert warm is not None and warm[0] == "file-zip-bomb" and "单元格范围合计" in warm[1], warm
     safety._PARTS.clear()
     assert answer(bigger, limits) == warm
