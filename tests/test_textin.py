@@ -185,3 +185,14 @@ def test_a_folder_with_texts_reads_the_forms_and_reports_the_text_with_none(tmp_
     report = validate_paths([tmp_path / "收回"])
     assert len(report.forms) == 3
     assert [(Path(u.path).name, u.rule) for u in report.unreadable] == [("说明.txt", "not-a-form")]
+
+
+def test_a_table_total_on_a_text_is_named_by_its_line():
+    """A rule that names the line below a table's header (composition-unbalanced of the 2023
+    layout, 资金构成 with no row) names it on a text as the reader does, 第32行 of seed 001 —
+    not an internal error on a cell address that a text does not have (found on main)."""
+    from xltools.validate import validate_paths
+
+    report = validate_paths([ROOT / "samples" / "source" / "001_jiuting_2023.txt"])
+    hits = [(f.cell, f.severity) for f in report.findings if f.rule == "composition-unbalanced"]
+    assert hits == [("第32行", "error")]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .celltypes import TYPES
-from .errors import UnreadableFile
+from .errors import SpecError, UnreadableFile
 from .indicators import ASCII_OPERATORS, OPERATORS, parse_target
 from .progress import as_progress
 from .read import Form, ReadResult, default_jobs, expand_paths, read_paths
@@ -759,9 +759,14 @@ def _composition_finding(form: Form, spec: FormSpec, name: str, sides, sums, i: 
     others = [k for j, side in enumerate(sides) if j != i for k in side]
     rows = form.data.get(table.key) or []
     cell = form.cells.get((table.key, 0, column.key))
-    if cell is None and form.next_row.get(table.key):
-        r, c = parse_cell(form.next_row[table.key])
-        cell = a1(r, c - table.columns[0].col + column.col)
+    after = form.next_row.get(table.key)
+    if cell is None and after:
+        try:
+            r, c = parse_cell(after)
+        except SpecError:     # a text or a PDF names its lines (第32行), not cells: that line
+            cell = after
+        else:
+            cell = a1(r, c - table.columns[0].col + column.col)
     total = next(v for j, v in enumerate(sums) if j != i)
     return finding(Rule.COMPOSITION_UNBALANCED, form.file, form.sheet, cell, name=name, column=column.name,
                    composed=_fmt_money(sums[i]), note="" if rows else "（未填写任何一行）",
