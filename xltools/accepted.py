@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
+from .fsutil import decode_csv
 from .rules import ERROR, Finding
 
 COLUMNS = ("文件或项目", "单元格", "规则", "说明")
@@ -99,14 +100,7 @@ def load_accepted(path: str | Path) -> AcceptedList:
         raise UsageError(f"无法读取 {name}：{exc.strerror or exc}") from None
     if b"\x00" in raw:
         raise UsageError(f"{name} 不是 CSV 文本文件（可能是 Excel 工作簿）：请在 Excel 中“另存为” CSV 后重试。")
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UsageError(f"{name}：无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。")
+    text = decode_csv(raw, name)
     try:
         table = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

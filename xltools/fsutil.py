@@ -196,3 +196,15 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def decode_csv(raw: bytes, name) -> str:
+    """The text of a CSV a person saved: UTF-8 (with or without BOM), or GB18030/GBK as Excel on a
+    Chinese Windows saves it. Anything else: a UsageError naming the file."""
+
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise UsageError(f"{name}：无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。")

@@ -25,7 +25,15 @@ from . import __version__
 from .celltypes import INPUT_TYPES, TYPES
 from .derive import DERIVATIONS
 from .errors import SpecError, UsageError
-from .fsutil import atomic_write_bytes, check_out_folder, check_targets, ensure_folder, safe_filename, unique_name
+from .fsutil import (
+    atomic_write_bytes,
+    check_out_folder,
+    check_targets,
+    decode_csv,
+    ensure_folder,
+    safe_filename,
+    unique_name,
+)
 from .layout import MAX_ROW, Heights, text_height
 from .progress import as_progress
 from .spec import (
@@ -590,14 +598,7 @@ def read_units_csv(path: str | Path, spec: FormSpec) -> list[dict]:
     required, optional = roster_columns(spec)
     example = ",".join(required + optional)
     raw = Path(path).read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UsageError(f"{path}: 无法识别文件编码，请另存为 UTF-8 编码的 CSV。")
+    text = decode_csv(raw, path)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if any(k not in header for k in required):
