@@ -185,3 +185,20 @@ def test_unreadable_file_is_a_finding_and_exit_2(tmp_path):
     f = next(f for f in report.findings if f.file == str(bad))
     assert (f.sheet, f.cell, f.severity, f.rule) == (None, None, "error", "file-not-xlsx")
     assert any(f.rule == "required" for f in report.findings)  # the other file is still validated
+
+
+def test_a_check_that_cannot_run_is_never_a_silent_pass():
+    """A pandera check that fails to execute (as the builtin Check.isin did under the lowest
+    pandera allowed) must not vanish as a row-less failure, leaving its rule silent."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from xltools.validate import _failures
+
+    broken = pa.DataFrameSchema({"a": pa.Column(object, nullable=True,
+                                                checks=[pa.Check(lambda s: s.no_such_method(), name="not-in-list")])})
+    with pytest.raises(RuntimeError, match="not-in-list"):
+        _failures(broken, pd.DataFrame({"a": ["x", "y"]}))
+    fine = pa.DataFrameSchema({"a": pa.Column(object, nullable=True,
+                                              checks=[pa.Check(lambda s: s.isin(["x"]), name="not-in-list")])})
+    assert _failures(fine, pd.DataFrame({"a": ["x", "y"]})) == [("not-in-list", "a", 1)]

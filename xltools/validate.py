@@ -192,6 +192,13 @@ def _iso_dates(s):
     return ok
 
 
+def _isin(pa, allowed: list, code: str):
+    """``Series.isin`` as a whole-column check. Not pandera's builtin ``Check.isin``: under the
+    lowest pandera the project allows (0.24) a builtin check imported through ``pandera.pandas``
+    fails to dispatch on a Series (KeyError) and the rule silently found nothing."""
+    return pa.Check(lambda s: s.isin(allowed), name=code, error=code)
+
+
 def _type_checks(pa, typ: str, allowed=None) -> dict[str, list]:
     """The pandera checks of a cell type (:mod:`xltools.celltypes`), named by their rule codes,
     by the column they go on: ``""`` the column itself, ``TEXT`` its unparsed text."""
@@ -199,7 +206,7 @@ def _type_checks(pa, typ: str, allowed=None) -> dict[str, list]:
     for code in TYPES[typ].checks:
         if code == Rule.NOT_IN_LIST.code:
             if allowed is not None:
-                out[""].append(pa.Check.isin(list(allowed), name=code, error=code))
+                out[""].append(_isin(pa, list(allowed), code))
         elif code in _NUMERIC_CODES:   # not a number at all
             out[TEXT].append(pa.Check(lambda s: s.isna(), name=code, ignore_na=False))
             if code == Rule.COUNT_INVALID.code:
@@ -207,7 +214,7 @@ def _type_checks(pa, typ: str, allowed=None) -> dict[str, list]:
             elif code == Rule.YEAR_INVALID.code:
                 out[""].append(pa.Check(lambda s: (s >= 2000) & (s <= 2100) & (s % 1 == 0), name=code))
         elif code in (Rule.MONEY_NEGATIVE.code, Rule.NUMBER_NEGATIVE.code):
-            out[""].append(pa.Check.ge(0, name=code, error=code))
+            out[""].append(pa.Check(lambda s: s >= 0, name=code, error=code))
         elif code == Rule.DATE_INVALID.code:
             out[""].append(pa.Check(_iso_dates, name=code))
     return out
@@ -287,7 +294,7 @@ def _build_table_schema(spec: FormSpec, table):
         level1 = list(h.level1)
         pairs = pd.MultiIndex.from_tuples([(l1, l2) for l1 in level1 for l2 in h.level2(l1)])
         counts, bad_rate_units, odd = list(h.count_units), list(h.rate_bad_units), list(h.odd_units)
-        columns[L1] = pa.Column(object, nullable=True, checks=[pa.Check.isin(level1, name=Rule.NOT_IN_LIST.code, error=Rule.NOT_IN_LIST.code)])
+        columns[L1] = pa.Column(object, nullable=True, checks=[_isin(pa, list(level1), Rule.NOT_IN_LIST.code)])
         rate_name = "|".join(map(re.escape, ("率", "满意度")))   # xltools.indicators.is_rate
 
         def hierarchy(d):
@@ -468,6 +475,11 @@ def _failures(schema, df) -> list[tuple[str, str | None, int]]:
     try:
         schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
+        for err in getattr(exc, "schema_errors", None) or []:
+            # A check that could not run would otherwise vanish as a "schema-level failure
+            # without a row", and its rule would silently find nothing: say so, loudly.
+            if "CHECK_ERROR" in str(getattr(err, "reason_code", "")):
+                raise RuntimeError(f"pandera 无法执行检查 {getattr(err, 'check', '')}: {str(err)[:300]}") from None
         fc = exc.failure_cases
         seen: dict[tuple, None] = {}
         for ctx, ch, col, ix in zip(fc["schema_context"].tolist(), fc["check"].tolist(), fc["column"].tolist(),
