@@ -6,6 +6,9 @@ import copy
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -112,3 +115,17 @@ def fill_like_person(template: Path | bytes, form: dict, out: Path) -> Path:
                 type_into(TABLE.cell(i, c.key), row[c.key], c.type)
     wb.save(out)
     return out
+
+
+def cli_env(**extra) -> dict:
+    """The environment for running ``python -m xltools`` from a test: this checkout first, no
+    XLTOOLS_* limits or CI/NO_COLOR of the caller's shell; ``extra`` on top."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith("XLTOOLS_") and k not in ("CI", "NO_COLOR")}
+    out.update(PYTHONPATH=str(ROOT), **extra)
+    return out
+
+
+def run_cli(*args, cwd=None, timeout: int = 180, **extra) -> subprocess.CompletedProcess:
+    """``python -m xltools ARGS`` in a subprocess (text output captured)."""
+    return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
+                          env=cli_env(**extra), cwd=cwd, timeout=timeout)

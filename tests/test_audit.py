@@ -13,6 +13,8 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from helpers import ROOT, valid_form, write_filled
+from helpers import cli_env as env
+from helpers import run_cli as run
 
 from xltools.rules import SEVERITY_COLOURS, SEVERITY_NAMES
 
@@ -23,17 +25,6 @@ JIANGCHUAN = SAMPLES / "jiangchuan-2026"
 ZHONGSHAN = SAMPLES / "zhongshan-2024" / "自评表"
 ALL_KINDS = (JIULITING, HONGQIAO, JIANGCHUAN, ZHONGSHAN)   # 申报表, 单位整体申报表, 自评表
 HEAD = 3   # the header row: title, profile line, header
-
-
-def env(**extra) -> dict:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("XLTOOLS_") and k not in ("CI", "NO_COLOR")}
-    out.update(PYTHONPATH=str(ROOT), **extra)
-    return out
-
-
-def run(*args, **extra):
-    return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
-                          env=env(**extra), timeout=180)
 
 
 def rows(ws) -> list[tuple]:

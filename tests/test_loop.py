@@ -7,14 +7,11 @@ hand (validate's text report), not computed by the code under test."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import openpyxl
 import pytest
-from helpers import ROOT
+from helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +24,7 @@ FIRST = "01_综合党委_两企三新_党建.xlsx"
 
 
 def run(cwd, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XLTOOLS_") and k not in ("NO_COLOR",)}
-    env.update(PYTHONPATH=str(ROOT), CI="1")
-    return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=300)
+    return run_cli(*args, cwd=cwd, timeout=300, CI="1")
 
 
 def statuses(stdout: str) -> list[str]:

@@ -13,6 +13,8 @@ import sys
 import openpyxl
 import pytest
 from helpers import ROOT, valid_form, write_filled
+from helpers import cli_env as env
+from helpers import run_cli as run
 
 from xltools.rules import SEVERITY_COLOURS
 
@@ -22,17 +24,6 @@ HONGQIAO = SAMPLES / "hongqiao-2026"
 JIULITING_UNIT = "上海市松江区九里亭街道社区党群服务中心"
 HONGQIAO_UNIT = "上海市闵行区虹桥镇社区党群服务中心"
 HEAD = 3
-
-
-def env(**extra) -> dict:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("XLTOOLS_") and k not in ("CI", "NO_COLOR")}
-    out.update(PYTHONPATH=str(ROOT), **extra)
-    return out
-
-
-def run(*args, **extra):
-    return subprocess.run([sys.executable, "-m", "xltools", *map(str, args)], capture_output=True, text=True,
-                          env=env(**extra), timeout=180)
 
 
 # The roster as a coordinator types it: a trailing space, full-width letters and brackets, the
